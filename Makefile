@@ -1,0 +1,53 @@
+# logwarden — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install up down status logs run test test-unit check lint types contracts clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## services (Kafka, Elasticsearch, MongoDB-wire, Redis, OIDC, SMTP) on loopback
+up: install
+	$(PY) -m app.devstack up
+
+status: install
+	$(PY) -m app.devstack status
+
+down:
+	@if [ -f .run/worker.pid ]; then kill -TERM -- -$$(cat .run/worker.pid) 2>/dev/null || true; rm -f .run/worker.pid; fi
+	@if [ -x $(PY) ]; then $(PY) -m app.devstack down; fi
+
+## the main job: services, a worker with its web server, generated traffic
+run: up
+	$(VENV)/bin/logwarden run $(RUN_ARGS)
+
+## the whole suite, real services included
+test: up
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest tests/unit tests/agents $(PYTEST_ARGS)
+
+## lint, types, import contracts, then the whole suite
+check: lint types contracts test
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+types: install
+	$(VENV)/bin/mypy app agents tables web
+
+contracts: install
+	$(VENV)/bin/lint-imports
+
+clean: down
+	rm -rf .devstack .run $(VENV)

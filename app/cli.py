@@ -1,0 +1,111 @@
+"""``logwarden`` command line: worker, run, generate, topics, config, devstack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import subprocess
+import sys
+
+from app.core.errors import ConfigError
+from app.settings import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        print(f"logwarden: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings()
+    from app.adapters.kafka_admin import ensure_topics
+
+    asyncio.run(ensure_topics(settings))
+    from app.main import app  # registers agents and views
+
+    sys.argv = ["logwarden", "worker", "-l", settings.worker.log_level, *args.faust_args]
+    app.main()
+    return 0  # pragma: no cover - app.main() exits
+
+
+def cmd_topics(_: argparse.Namespace) -> int:
+    from app.adapters.kafka_admin import ensure_topics
+
+    for name, count in asyncio.run(ensure_topics(_settings())).items():
+        print(f"{name}\t{count} partitions")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from app.generator import run_generator
+
+    sent = asyncio.run(run_generator(_settings(), rate=args.rate, duration=args.duration,
+                                     seed=args.seed, bad_fraction=args.bad_fraction))
+    print(f"produced {sent} log lines")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from app.runner import run
+
+    return run(_settings(), rate=args.rate, duration=args.duration)
+
+
+def cmd_config(_: argparse.Namespace) -> int:
+    settings = _settings()
+    print(settings.model_dump_json(indent=2))
+    return 0
+
+
+def cmd_devstack(args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "app.devstack", *args.devstack_args])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logwarden", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("worker", help="run a stream-processing worker (with its web server)")
+    p.add_argument("faust_args", nargs=argparse.REMAINDER,
+                   help="extra options for Faust's worker command, e.g. --web-port 6067")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("run", help="the main job: worker + web + generated traffic")
+    p.add_argument("--rate", type=float, default=200.0, help="generated lines per second")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: until ^C)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("generate", help="produce generated log lines to logs.raw")
+    p.add_argument("--rate", type=float, default=200.0, help="lines per second")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: forever)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--bad-fraction", type=float, default=0.001,
+                   help="share of malformed lines (they must land in logs.dlq)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("topics", help="create logwarden's Kafka topics if missing")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("config", help="validate and print the effective configuration")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("devstack", help="local services: up|down|status|logs (see README)",
+                       add_help=False)
+    p.add_argument("devstack_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_devstack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

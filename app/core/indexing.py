@@ -1,0 +1,107 @@
+"""Search-index layout and bulk-response handling (no client, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Item statuses worth retrying: the cluster is busy or briefly unavailable.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def daily_index(prefix: str, doc: dict[str, Any]) -> str:
+    """``<prefix>-YYYY.MM.DD`` from the event time (``ts`` is ISO 8601 UTC)."""
+    day = str(doc["ts"])[:10]
+    return f"{prefix}-{day[0:4]}.{day[5:7]}.{day[8:10]}"
+
+
+def bulk_operations(docs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """``_bulk`` body: ``index`` actions with ``_id`` = ``event_id`` (replays overwrite)."""
+    ops: list[dict[str, Any]] = []
+    for doc in docs:
+        ops.append({"index": {"_index": daily_index(prefix, doc), "_id": doc["event_id"]}})
+        ops.append(doc)
+    return ops
+
+
+@dataclass(slots=True)
+class BulkOutcome:
+    indexed: int = 0
+    retry: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+
+def classify_bulk_items(docs: list[dict[str, Any]], items: list[dict[str, Any]]) -> BulkOutcome:
+    """Split a ``_bulk`` response into indexed, retryable and permanently rejected docs."""
+    if len(items) != len(docs):
+        raise ValueError(f"bulk response has {len(items)} items for {len(docs)} documents")
+    outcome = BulkOutcome()
+    for doc, item in zip(docs, items, strict=True):
+        result = next(iter(item.values()))
+        status = int(result.get("status", 0))
+        if 200 <= status < 300:
+            outcome.indexed += 1
+        elif status in RETRYABLE_STATUSES:
+            outcome.retry.append(doc)
+        else:
+            error = result.get("error") or {}
+            reason = (f"{status} {error.get('type', 'error')}: {error.get('reason', '')}"
+                      if isinstance(error, dict) else f"{status} {error}")
+            outcome.rejected.append((doc, reason[:2000]))
+    return outcome
+
+
+def index_template(prefix: str, *, shards: int = 1, replicas: int = 0,
+                   refresh_interval: str = "1s") -> dict[str, Any]:
+    """Composable index template for the daily event indices behind alias ``prefix``."""
+    keyword = {"type": "keyword", "ignore_above": 1024}
+    return {
+        "index_patterns": [f"{prefix}-*"],
+        "priority": 200,
+        "template": {
+            "aliases": {prefix: {}},
+            "settings": {
+                "number_of_shards": shards,
+                "number_of_replicas": replicas,
+                "refresh_interval": refresh_interval,
+                "mapping.total_fields.limit": 2000,
+            },
+            "mappings": {
+                "dynamic_templates": [
+                    {"attrs_strings": {"path_match": "attrs.*",
+                                       "match_mapping_type": "string",
+                                       "mapping": keyword}},
+                ],
+                "properties": {
+                    "event_id": {"type": "keyword"},
+                    "ts": {"type": "date"},
+                    "observed_ts": {"type": "date"},
+                    "service": {"type": "keyword"},
+                    "env": {"type": "keyword"},
+                    "host": {"type": "keyword"},
+                    "severity_number": {"type": "short"},
+                    "severity_text": {"type": "keyword"},
+                    "message": {"type": "text"},
+                    "trace_id": {"type": "keyword"},
+                    "span_id": {"type": "keyword"},
+                    "source": {"properties": {"type": {"type": "keyword"},
+                                              "name": {"type": "keyword"}}},
+                    "parse": {"properties": {"parser": {"type": "keyword"},
+                                             "ok": {"type": "boolean"}}},
+                    "http": {"properties": {
+                        "method": {"type": "keyword"},
+                        "path": keyword,
+                        "route": {"type": "keyword"},
+                        "protocol": {"type": "keyword"},
+                        "status": {"type": "short"},
+                        "bytes": {"type": "long"},
+                        "duration_ms": {"type": "float"},
+                        "client_ip": {"type": "ip", "ignore_malformed": True},
+                        "referrer": keyword,
+                        "user_agent": keyword,
+                    }},
+                    "attrs": {"type": "object", "dynamic": True},
+                },
+            },
+        },
+    }

@@ -1,0 +1,110 @@
+"""From one raw Kafka message to canonical events grouped by service, plus dead letters.
+
+A raw message holds one record, or, when the producer sets the batch header, many
+newline-delimited records. Each record is decoded, size-checked and parsed; a record
+that fails becomes a dead letter and the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.deadletter import DeadLetter
+from app.core.errors import DecodeError, ProcessorError, Reason
+from app.core.ids import event_id
+from app.core.parsing import FormatDetector, RecordContext
+
+BATCH_HEADER = "lw-batch"  # value "lines": newline-delimited records
+FORMAT_HEADER = "format"
+SERVICE_HEADER = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    max_record_bytes: int = 64 * 1024
+    max_batch_records: int = 10_000
+    max_json_depth: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A Kafka record of ``logs.raw`` as the agent received it."""
+
+    value: bytes
+    key: bytes | None
+    headers: dict[str, str]
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float  # broker/producer timestamp, epoch seconds
+
+
+@dataclass(slots=True)
+class IngestResult:
+    by_service: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    records: int = 0
+
+    @property
+    def events(self) -> int:
+        return sum(len(v) for v in self.by_service.values())
+
+
+def split_records(msg: RawMessage) -> list[bytes]:
+    """The records of a message; a single record keeps inner newlines."""
+    if msg.headers.get(BATCH_HEADER) == "lines":
+        return [line for line in msg.value.split(b"\n") if line.strip()]
+    return [msg.value.rstrip(b"\r\n")]
+
+
+def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimits,
+                   result: IngestResult | None = None) -> IngestResult:
+    """Parse every record of ``msg`` into ``result`` (a new one if not given)."""
+    out = result if result is not None else IngestResult()
+    records = split_records(msg)
+    declared = msg.headers.get(FORMAT_HEADER) or None
+    header_service = msg.headers.get(SERVICE_HEADER) or None
+    source = msg.key.decode("utf-8", "replace") if msg.key else None
+
+    if len(records) > limits.max_batch_records:
+        exc = DecodeError(Reason.BATCH_TOO_LARGE,
+                          f"{len(records)} records in one message (limit "
+                          f"{limits.max_batch_records})")
+        out.dead_letters.append(DeadLetter.from_error(
+            exc, msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+            index=0, first_seen=msg.timestamp))
+        return out
+
+    for index, raw in enumerate(records):
+        out.records += 1
+        try:
+            text = _decode(raw, limits)
+            ctx = RecordContext(
+                event_id=event_id(msg.topic, msg.partition, msg.offset, index),
+                observed_ts=msg.timestamp, service=header_service, source_name=source,
+                max_json_depth=limits.max_json_depth)
+            event = detector.parse(text, ctx, declared)
+        except ProcessorError as exc:
+            out.dead_letters.append(DeadLetter.from_error(
+                exc, raw, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                index=index, first_seen=msg.timestamp))
+            continue
+        out.by_service.setdefault(event.service, []).append(event.to_doc())
+    return out
+
+
+def _decode(raw: bytes, limits: IngestLimits) -> str:
+    if len(raw) > limits.max_record_bytes:
+        raise DecodeError(Reason.OVERSIZED,
+                          f"record is {len(raw)} bytes (limit {limits.max_record_bytes})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(Reason.UNDECODABLE, f"not UTF-8 at byte {exc.start}") from None
+    if "\x00" in text:
+        raise DecodeError(Reason.UNDECODABLE, "contains NUL bytes")
+    text = text.strip()
+    if not text:
+        raise DecodeError(Reason.EMPTY, "record is empty or whitespace")
+    return text

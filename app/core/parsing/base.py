@@ -1,0 +1,27 @@
+"""What every parser receives and must return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.core.events import LogEvent
+
+
+@dataclass(frozen=True, slots=True)
+class RecordContext:
+    """Everything about a record that does not come from its text."""
+
+    event_id: str
+    observed_ts: float  # when the record reached Kafka (or was read); the fallback event time
+    service: str | None  # from the producer's header or the source mapping; parsers may override
+    source_name: str | None  # the Kafka key of the raw record (host or app)
+    max_json_depth: int = 32
+
+
+class Parser(Protocol):
+    """A log format. ``parse`` returns an event or raises ``ParseError``; nothing else."""
+
+    name: str
+
+    def parse(self, text: str, ctx: RecordContext) -> LogEvent: ...

@@ -1,0 +1,43 @@
+"""The fallback for text no parser recognises: a plain event, marked unparsed.
+
+Auto-detection must never misparse silently; a line it cannot place keeps its text as
+the message, takes the receive time, and gets a severity guessed from keywords.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.core.events import LogEvent
+from app.core.parsing.base import RecordContext
+from app.core.severity import DEBUG, ERROR, FATAL, INFO, WARN, severity_text
+
+_KEYWORDS = re.compile(
+    r"\b(FATAL|PANIC|CRITICAL|CRIT|EMERG|ERROR|ERR|EXCEPTION|TRACEBACK|WARN|WARNING|DEBUG)\b",
+    re.IGNORECASE,
+)
+_BY_KEYWORD = {"fatal": FATAL, "panic": FATAL, "critical": FATAL, "crit": FATAL,
+               "emerg": FATAL, "error": ERROR, "err": ERROR, "exception": ERROR,
+               "traceback": ERROR, "warn": WARN, "warning": WARN, "debug": DEBUG}
+
+
+class PlainTextParser:
+    """Never fails on text: the last resort of auto-detection."""
+
+    name = "plain"
+
+    def parse(self, text: str, ctx: RecordContext) -> LogEvent:
+        found = _KEYWORDS.search(text[:512])
+        number = _BY_KEYWORD[found.group(1).lower()] if found else INFO
+        return LogEvent(
+            event_id=ctx.event_id,
+            ts=ctx.observed_ts,
+            observed_ts=ctx.observed_ts,
+            service=ctx.service or ctx.source_name or "unknown",
+            message=text,
+            severity_number=number,
+            severity_text=severity_text(number),
+            source_name=ctx.source_name,
+            parser=self.name,
+            parsed=False,
+        )

@@ -1,0 +1,77 @@
+"""Timestamp parsing without ``strptime`` on the hot path (see PERF-NOTES §2.1)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+# Epoch magnitudes: seconds until ~year 5138, then ms, µs, ns.
+_S_MAX, _MS_MAX, _US_MAX = 1e11, 1e14, 1e17
+
+
+def epoch_from_number(value: float) -> float:
+    """Epoch seconds from a number in s, ms, µs or ns (chosen by magnitude)."""
+    magnitude = abs(value)
+    if magnitude < _S_MAX:
+        return float(value)
+    if magnitude < _MS_MAX:
+        return value / 1e3
+    if magnitude < _US_MAX:
+        return value / 1e6
+    return value / 1e9
+
+
+def epoch_from_iso(text: str) -> float:
+    """Epoch seconds from ISO 8601 text; a value without an offset is taken as UTC.
+
+    Raises ``ValueError`` if the text is not ISO 8601.
+    """
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+class ClfTimeParser:
+    """``10/Oct/2000:13:55:36 -0700`` (Apache/Nginx ``%t``) with a one-entry cache.
+
+    Access logs carry many lines per second; caching the last second turns the
+    parse into a string comparison for most lines.
+    """
+
+    __slots__ = ("_last_epoch", "_last_text")
+
+    def __init__(self) -> None:
+        self._last_text = ""
+        self._last_epoch = 0.0
+
+    def __call__(self, text: str) -> float:
+        if text == self._last_text:
+            return self._last_epoch
+        epoch = _parse_clf(text)
+        self._last_text, self._last_epoch = text, epoch
+        return epoch
+
+
+def _parse_clf(text: str) -> float:
+    # dd/Mon/yyyy:HH:MM:SS +zzzz
+    if len(text) < 26 or text[2] != "/" or text[6] != "/" or text[11] != ":":
+        raise ValueError(f"not a CLF timestamp: {text!r}")
+    month = _MONTHS.get(text[3:6])
+    if month is None:
+        raise ValueError(f"unknown month in {text!r}")
+    year, day = int(text[7:11]), int(text[0:2])
+    hour, minute, second = int(text[12:14]), int(text[15:17]), int(text[18:20])
+    zone = text[21:26]
+    if zone[0] not in "+-" or not zone[1:].isdigit():
+        raise ValueError(f"bad zone in {text!r}")
+    offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (1 if zone[0] == "+" else -1)
+    if not (1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(f"out-of-range field in {text!r}")
+    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) - offset)

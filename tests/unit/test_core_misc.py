@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from app.core.events import iso_utc
+from app.core.ids import event_id
+from app.core.severity import severity_number, severity_text
+from app.core.timeparse import ClfTimeParser, epoch_from_iso
+
+
+def test_event_id_is_deterministic_and_position_sensitive() -> None:
+    assert event_id("t", 0, 1, 0) == event_id("t", 0, 1, 0)
+    assert len({event_id("t", 0, 1, 0), event_id("t", 0, 1, 1), event_id("t", 1, 1, 0),
+                event_id("u", 0, 1, 0)}) == 4
+
+
+def test_iso_rendering_has_milliseconds_and_z() -> None:
+    assert iso_utc(1_700_000_000.1234) == "2023-11-14T22:13:20.123Z"
+
+
+@pytest.mark.parametrize(("text", "number", "name"), [
+    ("INFO", 9, "INFO"), ("warning", 13, "WARN"), ("Err", 17, "ERROR"),
+    ("CRITICAL", 21, "FATAL"), ("trace", 1, "TRACE"), ("bogus", 0, "UNSPECIFIED"),
+])
+def test_severity_mapping(text: str, number: int, name: str) -> None:
+    assert severity_number(text) == number
+    assert severity_text(number) == name
+
+
+def test_clf_time_parser_matches_iso_and_rejects_junk() -> None:
+    parse = ClfTimeParser()
+    assert parse("17/May/2015:10:05:03 +0200") == epoch_from_iso("2015-05-17T10:05:03+02:00")
+    assert parse("17/May/2015:10:05:03 +0200") == epoch_from_iso("2015-05-17T08:05:03Z")
+    for junk in ("17/Foo/2015:10:05:03 +0000", "garbage", "17/May/2015:10:05:03 0000x"):
+        with pytest.raises(ValueError):
+            parse(junk)
