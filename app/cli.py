@@ -69,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logwarden", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("worker", help="run a stream-processing worker (with its web server)")
-    p.add_argument("faust_args", nargs=argparse.REMAINDER,
-                   help="extra options for Faust's worker command, e.g. --web-port 6067")
-    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("worker", help="run a stream-processing worker (with its web server)",
+                       epilog="Other options are passed to Faust's worker command, "
+                              "e.g. --web-port 6067.")
+    p.set_defaults(func=cmd_worker, faust_args=[])
 
     p = sub.add_parser("run", help="the main job: worker + web + generated traffic")
     p.add_argument("--rate", type=float, default=200.0, help="generated lines per second")
@@ -101,7 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "worker":
+        args.faust_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args))

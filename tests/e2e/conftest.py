@@ -1,0 +1,128 @@
+"""Helpers for end-to-end tests: a real worker process in isolated topics and indices."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.web = f"http://127.0.0.1:{env['LOGWARDEN_WORKER__WEB_PORT']}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"],
+                                         env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"worker exited early:\n{self.tail()}"
+            try:
+                with urllib.request.urlopen(f"{self.web}/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"worker not healthy within 120 s:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture()
+def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str) -> Iterator[dict[str, str]]:
+    run = f"e2e{uuid.uuid4().hex[:10]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGWARDEN_")}
+    env.update({
+        "LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "LOGWARDEN_KAFKA__PARTITIONS": "2",
+        "LOGWARDEN_TOPICS__RAW": f"{run}.logs.raw",
+        "LOGWARDEN_TOPICS__EVENTS": f"{run}.logs.events",
+        "LOGWARDEN_TOPICS__DLQ": f"{run}.logs.dlq",
+        "LOGWARDEN_ELASTICSEARCH__URL": es_url,
+        "LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX": f"{run}-events",
+        "LOGWARDEN_WORKER__APP_ID": f"logwarden-{run}",
+        "LOGWARDEN_WORKER__DATADIR": str(tmp_path / "data"),
+        "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
+    })
+    yield env
+    es_call("DELETE", f"{es_url}/{run}-events-*")
+    es_call("DELETE", f"{es_url}/_index_template/{run}-events")
+
+
+def es_call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as exc:
+        return {"error": exc.code}
+    except OSError as exc:  # refused / reset: let the caller's assertion report it
+        return {"error": str(exc)}
+
+
+def search(es_url: str, prefix: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+    es_call("POST", f"{es_url}/{prefix}/_refresh")
+    found = es_call("POST", f"{es_url}/{prefix}/_search", {"query": query, "size": 50})
+    return [hit["_source"] | {"_id": hit["_id"]} for hit in found.get("hits", {}).get("hits", [])]
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[Any]]]
+                   ) -> list[tuple[int, int]]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        metas = [await producer.send_and_wait(topic, key=k, value=v, headers=h)
+                 for k, v, h in records]
+        return [(m.partition, m.offset) for m in metas]
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, want: int,
+                     timeout: float) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(found) < want and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            found += [json.loads(r.value) for rs in batches.values() for r in rs]
+        return found
+    finally:
+        await consumer.stop()
