@@ -56,20 +56,66 @@ def run(settings: Settings, *, rate: float, duration: float | None) -> int:
 
 
 async def _feed_and_report(settings: Settings, rate: float, duration: float | None) -> None:
-    generator = asyncio.create_task(run_generator(settings, rate=rate, duration=duration))
+    alias = settings.elasticsearch.index_prefix
+    metrics_url = f"http://{settings.worker.web_host}:{settings.worker.web_port}/metrics"
     es = AsyncElasticsearch(settings.elasticsearch.url)
+    before = await _count(es, alias)
+    generator = asyncio.create_task(run_generator(settings, rate=rate, duration=duration))
     started = time.monotonic()
+
+    async def report(label: str) -> None:
+        now = await _count(es, alias)
+        new = f" (+{now - before} this run)" if isinstance(now, int) and isinstance(
+            before, int) else ""
+        letters = await asyncio.to_thread(_dead_letters, metrics_url)
+        print(f"{label} searchable events: {now}{new}; dead letters this run: {letters}",
+              flush=True)
+
     try:
-        while not generator.done():
+        while True:
             await asyncio.wait({generator}, timeout=10)
-            print(f"[{time.monotonic() - started:6.0f}s] searchable events: "
-                  f"{await _count(es, settings.elasticsearch.index_prefix)}", flush=True)
-        await generator
-        await asyncio.sleep(3)  # let the last bulk land
-        print(f"done: searchable events: {await _count(es, settings.elasticsearch.index_prefix)}")
+            if generator.done():
+                break
+            await report(f"[{time.monotonic() - started:4.0f}s]")
+        sent = await generator
+        await _settle(es, alias)  # let the last batches land
+        print(f"generated {sent} lines")
+        await report("done:")
     finally:
         generator.cancel()
         await es.close()
+
+
+def _dead_letters(metrics_url: str) -> str:
+    """Dead letters by reason, read from the worker's own Prometheus metrics."""
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=5) as response:
+            text = response.read().decode()
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("logwarden_dead_letters_total{"):
+            labels, value = line.rsplit(" ", 1)
+            reason = labels.split('reason="', 1)[1].split('"', 1)[0]
+            counts[reason] = counts.get(reason, 0.0) + float(value)
+    total = int(sum(counts.values()))
+    detail = ", ".join(f"{k}={int(v)}" for k, v in sorted(counts.items()))
+    return f"{total}" + (f" ({detail})" if detail else "")
+
+
+async def _settle(es: AsyncElasticsearch, alias: str, quiet: float = 2.0,
+                  limit: float = 30.0) -> None:
+    """Wait until the searchable count has not changed for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    last, since = await _count(es, alias), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = await _count(es, alias)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
 
 
 async def _count(es: AsyncElasticsearch, alias: str) -> int | str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -20,10 +22,24 @@ class DevstackError(Exception):
 
 
 def state_dir() -> Path:
-    """The single git-ignored directory that holds all dev-stack state."""
+    """The single git-ignored directory that holds all dev-stack state.
+
+    Default: ``<repo>/.devstack``. Elasticsearch refuses to run as root and so runs as
+    an unprivileged user, who must be able to traverse every parent of the state dir;
+    when root works in a checkout below a private directory (``/root`` is 0700), the
+    default moves to ``/var/tmp/logwarden-devstack-<hash of the repo path>``.
+    """
     raw = os.environ.get(f"{ENV_PREFIX}DIR")
-    path = Path(raw).expanduser() if raw else REPO_ROOT / ".devstack"
-    return path.absolute()
+    if raw:
+        return Path(raw).expanduser().absolute()
+    if os.geteuid() == 0 and not _others_can_traverse(REPO_ROOT):
+        digest = hashlib.sha1(str(REPO_ROOT).encode(), usedforsecurity=False).hexdigest()[:8]
+        return Path("/var/tmp") / f"logwarden-devstack-{digest}"
+    return REPO_ROOT / ".devstack"
+
+
+def _others_can_traverse(path: Path) -> bool:
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in (path, *path.parents))
 
 
 def maven_repo() -> Path:
