@@ -19,6 +19,7 @@ class Reason(StrEnum):
     BAD_FIELD = "bad_field"  # a field has a value of the wrong type or range
     BATCH_TOO_LARGE = "batch_too_large"  # too many records in one batch message
     INDEX_REJECTED = "index_rejected"  # the search index refused the document
+    ENRICHMENT_FAILED = "enrichment_failed"  # an enricher raised on this event
 
 
 class LogwardenError(Exception):
@@ -47,6 +48,16 @@ class ParseError(ProcessorError):
     """A text record did not parse with the parser that was tried."""
 
     stage = "parse"
+
+
+class EnrichmentError(ProcessorError):
+    """An enricher could not complete an event (the event goes to the DLQ)."""
+
+    stage = "enrich"
+
+    def __init__(self, detail: str, *, enricher: str) -> None:
+        super().__init__(Reason.ENRICHMENT_FAILED, detail, parser=enricher)
+        self.enricher = enricher
 
 
 class ConfigError(LogwardenError):

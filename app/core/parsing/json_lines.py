@@ -38,8 +38,9 @@ class JsonLinesParser:
             raise ParseError(Reason.NOT_AN_OBJECT,
                              f"top-level JSON value is {type(obj).__name__}, not an object",
                              parser=self.name)
-        depth = _depth(obj, ctx.max_json_depth)
-        if depth > ctx.max_json_depth:
+        # counting brackets (fast, in C) bounds the depth; walk only when it could be deep
+        brackets = text.count("{") + text.count("[")
+        if brackets > ctx.max_json_depth and _depth(obj, ctx.max_json_depth) > ctx.max_json_depth:
             raise ParseError(Reason.JSON_TOO_DEEP,
                              f"nesting deeper than {ctx.max_json_depth}", parser=self.name)
         return self._to_event(obj, ctx)
