@@ -1,10 +1,15 @@
-"""Apache / Nginx access logs: Common Log Format and Combined (nginx "main" too).
+"""Apache / Nginx access logs: Common, Combined, and their common extensions.
 
 Layouts (FORMATS.md §1-2)::
 
-    %h %l %u %t "%r" %>s %b                                  common
-    %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"   combined
-    ... "$http_x_forwarded_for"                              nginx main (extra quoted field)
+    %h %l %u %t "%r" %>s %b                                   common
+    %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"    combined
+    ... "$http_x_forwarded_for"                               nginx "main"
+    ... %D   (microseconds)  or  $request_time  (seconds, "0.123")
+    ... rt=0.123 uct="0.001" urt="0.120"                      key=value extensions
+
+A trailing integer is Apache's ``%D`` (microseconds); a trailing decimal is nginx's
+``$request_time`` (seconds). ``rt``/``request_time`` keys are seconds as well.
 """
 
 from __future__ import annotations
@@ -18,66 +23,101 @@ from app.core.severity import severity_from_http_status, severity_text
 from app.core.timeparse import ClfTimeParser
 
 _Q = r'"((?:[^"\\]|\\.)*)"'
-_LINE = re.compile(
-    r"(\S+) (\S+) (\S+) \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)"
-    r"(?: " + _Q + " " + _Q + r")?"
-    r"(?: " + _Q + r")?\s*$"
-)
+_HEAD = re.compile(r"(\S+) (\S+) (\S+) \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)(.*)$")
+_TAIL_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+_SECONDS_KEYS = frozenset({"rt", "request_time"})
 
 
 class HttpAccessParser:
-    """Common and combined access-log lines."""
+    """Common and combined access-log lines (Apache and nginx)."""
 
-    name = "http_access"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "http_access") -> None:
+        self.name = name
         self._clf_time = ClfTimeParser()
 
     def matches(self, text: str) -> bool:
         """Cheap check used by auto-detection."""
-        return _LINE.match(text) is not None
+        return _HEAD.match(text) is not None
 
     def parse(self, text: str, ctx: RecordContext) -> LogEvent:
-        match = _LINE.match(text)
+        match = _HEAD.match(text)
         if match is None:
             raise ParseError(Reason.FORMAT_MISMATCH,
                              "line is not in Common or Combined Log Format", parser=self.name)
-        client, _ident, user, when, request, status_s, size_s, referrer, agent, xff = (
-            match.groups())
+        client, _ident, user, when, request, status_s, size_s, tail = match.groups()
         try:
             ts = self._clf_time(when)
         except ValueError as exc:
             raise ParseError(Reason.BAD_FIELD, str(exc), parser=self.name) from None
-        method, path, protocol = _split_request(request)
+        method, path, protocol = _split_request(_unescape(request))
         status = int(status_s)
         number = severity_from_http_status(status)
         attrs: dict[str, str] = {}
         if user != "-":
             attrs["user"] = user
-        if xff and xff != "-":
-            attrs["forwarded_for"] = xff
+        http = HttpInfo(method=method, path=path, protocol=protocol, status=status,
+                        bytes=0 if size_s == "-" else int(size_s), client_ip=client)
+        if tail:
+            self._tail(tail, http, attrs)
         return LogEvent(
             event_id=ctx.event_id,
             ts=ts,
             observed_ts=ctx.observed_ts,
             service=ctx.service or ctx.source_name or "unknown",
-            message=request,
+            message=_unescape(request),
             severity_number=number,
             severity_text=severity_text(number),
             source_name=ctx.source_name,
-            http=HttpInfo(
-                method=method,
-                path=path,
-                protocol=protocol,
-                status=status,
-                bytes=0 if size_s == "-" else int(size_s),
-                client_ip=client,
-                referrer=None if referrer in (None, "-") else referrer,
-                user_agent=None if agent in (None, "-") else agent,
-            ),
+            http=http,
             attrs=attrs,
             parser=self.name,
         )
+
+    def _tail(self, tail: str, http: HttpInfo, attrs: dict[str, str]) -> None:
+        quoted: list[str] = []
+        for token in _TAIL_TOKEN.finditer(tail):
+            text, bare = token.group(1), token.group(2)
+            if text is not None:
+                quoted.append(_unescape(text))
+            elif bare is not None:
+                self._bare(bare, http, attrs)
+        if quoted:
+            http.referrer = None if quoted[0] == "-" else quoted[0]
+        if len(quoted) > 1:
+            http.user_agent = None if quoted[1] == "-" else quoted[1]
+        if len(quoted) > 2 and quoted[2] != "-":
+            attrs["forwarded_for"] = quoted[2]
+
+    def _bare(self, field: str, http: HttpInfo, attrs: dict[str, str]) -> None:
+        if field == "-":
+            return
+        key, sep, value = field.partition("=")
+        if sep:
+            value = value.strip('"')
+            if key in _SECONDS_KEYS and http.duration_ms is None:
+                http.duration_ms = _seconds_ms(value, self.name)
+            attrs[key] = value
+        elif field.isdigit():
+            http.duration_ms = int(field) / 1000.0  # Apache %D: microseconds
+        elif field.replace(".", "", 1).isdigit():
+            http.duration_ms = _seconds_ms(field, self.name)  # nginx $request_time
+        else:
+            raise ParseError(Reason.FORMAT_MISMATCH, f"unexpected trailing field {field[:64]!r}",
+                             parser=self.name)
+
+
+def _seconds_ms(value: str, parser: str) -> float | None:
+    if value in ("-", ""):
+        return None
+    try:
+        return round(float(value) * 1000.0, 3)
+    except ValueError:
+        raise ParseError(Reason.BAD_FIELD, f"request time {value[:32]!r} is not a number",
+                         parser=parser) from None
+
+
+def _unescape(text: str) -> str:
+    return text.replace('\\"', '"').replace("\\\\", "\\") if "\\" in text else text
 
 
 def _split_request(request: str) -> tuple[str | None, str | None, str | None]:
@@ -86,4 +126,4 @@ def _split_request(request: str) -> tuple[str | None, str | None, str | None]:
         return parts[0], parts[1], parts[2]
     if len(parts) == 2:  # HTTP/0.9: no protocol
         return parts[0], parts[1], None
-    return None, None, None  # "-" or junk: keep the raw request as the message
+    return None, None, None  # "-" or junk: the raw request stays the message

@@ -1,4 +1,8 @@
-"""JSON lines: ECS, OpenTelemetry-ish and ad hoc keys, one object per line."""
+"""JSON lines: ECS, the OpenTelemetry log data model, and common ad hoc keys.
+
+Keys are looked up flat (``"log.level"``) and nested (``{"log": {"level": ...}}``), as
+ECS allows both. What a line says beyond the canonical fields is kept in ``attrs``.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,33 @@ import orjson
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.severity import severity_from_http_status, severity_number, severity_text
+from app.core.severity import severity_number, severity_text
 from app.core.timeparse import epoch_from_iso, epoch_from_number
 
-_TS_KEYS = ("@timestamp", "timestamp", "ts", "time")
-_LEVEL_KEYS = ("level", "log.level", "lvl", "severity", "severity_text", "levelname")
-_MESSAGE_KEYS = ("message", "msg", "body")
-_SERVICE_KEYS = ("service", "service.name", "app", "application")
-_HOST_KEYS = ("host", "hostname", "host.name")
-_LATENCY_KEYS = ("latency_ms", "duration_ms", "response_time_ms", "elapsed_ms")
-_CONSUMED = frozenset(
-    _TS_KEYS + _LEVEL_KEYS + _MESSAGE_KEYS + _SERVICE_KEYS + _HOST_KEYS + _LATENCY_KEYS
-    + ("trace_id", "span_id", "env", "environment", "http", "log", "status", "method", "path")
-)
+# Aliases, first match wins. OTel names are capitalised; ECS names are dotted.
+TS = ("@timestamp", "timestamp", "ts", "time", "Timestamp", "date")
+OBSERVED_TS = ("ObservedTimestamp",)
+LEVEL = ("log.level", "level", "lvl", "severity", "levelname", "SeverityText", "severity_text")
+SEVERITY_NUMBER = ("SeverityNumber", "severity_number")
+MESSAGE = ("message", "msg", "Body", "body", "log")
+SERVICE = ("service.name", "service", "Resource.service.name", "app", "application")
+ENV = ("service.environment", "env", "environment", "Resource.deployment.environment")
+HOST = ("host.name", "hostname", "host", "Resource.host.name")
+LOGGER = ("log.logger", "logger", "logger_name", "name", "InstrumentationScope.name")
+TRACE_ID = ("trace.id", "trace_id", "TraceId", "traceId")
+SPAN_ID = ("span.id", "span_id", "SpanId", "spanId")
+METHOD = ("http.request.method", "http.method", "method")
+PATH = ("url.path", "http.path", "http.url", "path", "url")
+STATUS = ("http.response.status_code", "http.status", "http.status_code", "status",
+          "status_code")
+BYTES = ("http.response.body.bytes", "http.bytes", "bytes", "response_bytes")
+LATENCY_MS = ("http.latency_ms", "http.duration_ms", "latency_ms", "duration_ms",
+              "response_time_ms", "elapsed_ms")
+DURATION_NS = ("event.duration",)
+CLIENT_IP = ("client.ip", "http.client_ip", "client_ip", "remote_addr", "source.ip")
+USER_AGENT = ("user_agent.original", "http.user_agent", "user_agent", "http_user_agent")
+ERROR = ("error.type", "error.message", "error.stack_trace")
+_MISSING = object()
 
 
 class JsonLinesParser:
@@ -38,61 +56,167 @@ class JsonLinesParser:
             raise ParseError(Reason.NOT_AN_OBJECT,
                              f"top-level JSON value is {type(obj).__name__}, not an object",
                              parser=self.name)
-        # counting brackets (fast, in C) bounds the depth; walk only when it could be deep
-        brackets = text.count("{") + text.count("[")
-        if brackets > ctx.max_json_depth and _depth(obj, ctx.max_json_depth) > ctx.max_json_depth:
-            raise ParseError(Reason.JSON_TOO_DEEP,
-                             f"nesting deeper than {ctx.max_json_depth}", parser=self.name)
-        return self._to_event(obj, ctx)
+        # counting brackets (in C) bounds the depth; walk only when it could be too deep
+        limit = ctx.max_json_depth
+        if text.count("{") + text.count("[") > limit and _depth(obj, limit) > limit:
+            raise ParseError(Reason.JSON_TOO_DEEP, f"nesting deeper than {limit}",
+                             parser=self.name)
+        return _Mapper(obj, self.name).event(ctx)
 
-    def _to_event(self, obj: dict[str, Any], ctx: RecordContext) -> LogEvent:
-        nested_log = _section(obj, "log")
-        ts = _timestamp(_first(obj, _TS_KEYS), ctx.observed_ts, self.name)
-        level = _text(_first(obj, _LEVEL_KEYS) or nested_log.get("level"), "level", self.name)
-        service = _service(obj) or ctx.service or ctx.source_name or "unknown"
-        http = _http(obj, self.name)
-        number = severity_number(level)
-        if number == 0 and http is not None and http.status is not None:
-            number = severity_from_http_status(http.status)
-        message = _first(obj, _MESSAGE_KEYS)
-        if message is None:
-            message = ("" if http is None
-                       else f"{http.method or '-'} {http.path or '-'} {http.status}")
-        elif not isinstance(message, str):
+
+class _Mapper:
+    """One object's mapping to a LogEvent; remembers which paths it consumed."""
+
+    __slots__ = ("consumed", "obj", "parser")
+
+    def __init__(self, obj: dict[str, Any], parser: str) -> None:
+        self.obj, self.parser = obj, parser
+        self.consumed: set[str] = set()
+
+    def get(self, paths: tuple[str, ...]) -> Any:
+        obj = self.obj
+        for path in paths:
+            value = obj.get(path, _MISSING)
+            if value is _MISSING and "." in path:
+                value = _nested(obj, path)
+            if value is not _MISSING and value is not None:
+                self.consumed.add(path)
+                return value
+        return None
+
+    def text(self, paths: tuple[str, ...], what: str) -> str | None:
+        value = self.get(paths)
+        if value is None or isinstance(value, str):
+            return value or None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, dict) and what == "service":  # {"service": {"name": ...}}
+            name = value.get("name")
+            return name if isinstance(name, str) and name else None
+        raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
+                         parser=self.parser)
+
+    def number(self, paths: tuple[str, ...], what: str) -> float | None:
+        value = self.get(paths)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
+                             parser=self.parser)
+        try:
+            return float(value)
+        except ValueError:
+            raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {value[:64]!r}",
+                             parser=self.parser) from None
+
+    def timestamp(self, paths: tuple[str, ...], fallback: float) -> float:
+        raw = self.get(paths)
+        if raw is None:
+            return fallback
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise ParseError(Reason.BAD_FIELD, f"timestamp is a {type(raw).__name__}",
+                             parser=self.parser)
+        if isinstance(raw, str):
+            try:
+                return epoch_from_iso(raw)
+            except ValueError:
+                try:
+                    return epoch_from_number(float(raw))
+                except ValueError:
+                    raise ParseError(Reason.BAD_FIELD, f"unreadable timestamp {raw[:64]!r}",
+                                     parser=self.parser) from None
+        return epoch_from_number(float(raw))
+
+    def event(self, ctx: RecordContext) -> LogEvent:
+        ts = self.timestamp(TS, ctx.observed_ts)
+        level = self.text(LEVEL, "level")
+        number = self.number(SEVERITY_NUMBER, "severity number")
+        severity = int(number) if number is not None and 0 < number <= 24 else 0
+        if severity == 0:
+            severity = severity_number(level)
+        message = self.get(MESSAGE)
+        if message is not None and not isinstance(message, str):
             message = orjson.dumps(message).decode()
-        host = _first(obj, _HOST_KEYS)
-        if isinstance(host, dict):
-            host = host.get("name") or host.get("hostname")
-        attrs = {k: v for k, v in obj.items() if k not in _CONSUMED}
-        return LogEvent(
-            event_id=str(obj.get("event_id") or ctx.event_id),
+        http = self.http()
+        if message is None:
+            message = "" if http is None else (
+                f"{http.method or '-'} {http.path or '-'} {http.status or '-'}")
+        event = LogEvent(
+            event_id=ctx.event_id,
             ts=ts,
             observed_ts=ctx.observed_ts,
-            service=service,
+            service=self.text(SERVICE, "service") or ctx.service or ctx.source_name or "unknown",
             message=message,
-            severity_number=number,
-            severity_text=level or severity_text(number),
-            host=host if isinstance(host, str) else None,
-            env=_opt_str(obj.get("env") or obj.get("environment")),
+            severity_number=severity,
+            severity_text=level or (severity_text(severity) if severity else ""),
+            host=self.text(HOST, "host"),
+            env=self.text(ENV, "env"),
             source_name=ctx.source_name,
+            logger=self.text(LOGGER, "logger"),
             http=http,
-            trace_id=_opt_str(obj.get("trace_id")),
-            span_id=_opt_str(obj.get("span_id")),
-            attrs=attrs,
-            parser=self.name,
+            trace_id=self.text(TRACE_ID, "trace id"),
+            span_id=self.text(SPAN_ID, "span id"),
+            parser=self.parser,
         )
+        supplied_id = self.obj.get("event_id")
+        if isinstance(supplied_id, str) and supplied_id:
+            event.event_id = supplied_id  # a producer-supplied id wins (DESIGN §3)
+            self.consumed.add("event_id")
+        error = {p.split(".", 1)[1]: v for p in ERROR if (v := self.get((p,))) is not None}
+        attrs = _unconsumed(self.obj, self.consumed)
+        otel_attrs = attrs.pop("Attributes", None)
+        if isinstance(otel_attrs, dict):
+            attrs.update(otel_attrs)
+        if error:
+            attrs["error"] = error
+        event.attrs = attrs
+        return event
+
+    def http(self) -> HttpInfo | None:
+        status = self.number(STATUS, "http status")
+        method = self.text(METHOD, "http method")
+        path = self.text(PATH, "http path")
+        latency = self.number(LATENCY_MS, "latency")
+        if latency is None and (nanos := self.number(DURATION_NS, "event.duration")) is not None:
+            latency = nanos / 1e6
+        client_ip = self.text(CLIENT_IP, "client ip")
+        if status is None and method is None and path is None and latency is None:
+            return None
+        size = self.number(BYTES, "bytes")
+        if status is not None and not 100 <= status <= 999:
+            raise ParseError(Reason.BAD_FIELD, f"http status {status:g} out of range",
+                             parser=self.parser)
+        return HttpInfo(method=method, path=path, status=None if status is None else int(status),
+                        bytes=None if size is None else int(size), duration_ms=latency,
+                        client_ip=client_ip, user_agent=self.text(USER_AGENT, "user agent"))
 
 
-def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        if key in obj and obj[key] is not None:
-            return obj[key]
-    return None
+def _nested(node: dict[str, Any], path: str) -> Any:
+    """``a.b.c`` as ``node["a"]["b"]["c"]``, ``node["a"]["b.c"]``... (dotted keys nest too)."""
+    value = node.get(path, _MISSING)
+    if value is not _MISSING:
+        return value
+    head, _, rest = path.partition(".")
+    child = node.get(head)
+    if not rest or not isinstance(child, dict):
+        return _MISSING
+    return _nested(child, rest)
 
 
-def _section(obj: dict[str, Any], key: str) -> dict[str, Any]:
-    value = obj.get(key)
-    return value if isinstance(value, dict) else {}
+def _unconsumed(obj: dict[str, Any], consumed: set[str], prefix: str = "") -> dict[str, Any]:
+    """``obj`` without the consumed paths (containers emptied by that are dropped)."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        path = prefix + key
+        if path in consumed:
+            continue
+        if isinstance(value, dict) and any(c.startswith(path + ".") for c in consumed):
+            rest = _unconsumed(value, consumed, path + ".")
+            if rest:
+                out[key] = rest
+        else:
+            out[key] = value
+    return out
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -110,66 +234,3 @@ def _depth(value: Any, limit: int) -> int:
                 nxt.extend(v for v in item if isinstance(v, dict | list))
         level = nxt
     return depth
-
-
-def _timestamp(raw: Any, fallback: float, parser: str) -> float:
-    if raw is None:
-        return fallback
-    if isinstance(raw, bool):
-        raise ParseError(Reason.BAD_FIELD, "timestamp is a boolean", parser=parser)
-    if isinstance(raw, int | float):
-        return epoch_from_number(float(raw))
-    if isinstance(raw, str):
-        try:
-            return epoch_from_iso(raw)
-        except ValueError:
-            try:
-                return epoch_from_number(float(raw))
-            except ValueError:
-                raise ParseError(Reason.BAD_FIELD, f"unreadable timestamp {raw[:64]!r}",
-                                 parser=parser) from None
-    raise ParseError(Reason.BAD_FIELD, f"timestamp is a {type(raw).__name__}", parser=parser)
-
-
-def _text(raw: Any, what: str, parser: str) -> str | None:
-    if raw is None or isinstance(raw, str):
-        return raw
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return str(raw)
-    raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(raw).__name__}", parser=parser)
-
-
-def _opt_str(raw: Any) -> str | None:
-    return raw if isinstance(raw, str) and raw else None
-
-
-def _service(obj: dict[str, Any]) -> str | None:
-    raw = _first(obj, _SERVICE_KEYS)
-    if isinstance(raw, dict):
-        raw = raw.get("name")
-    return raw if isinstance(raw, str) and raw else None
-
-
-def _http(obj: dict[str, Any], parser: str) -> HttpInfo | None:
-    nested = _section(obj, "http")
-    status = nested.get("status", nested.get("status_code", obj.get("status")))
-    method = nested.get("method", obj.get("method"))
-    path = nested.get("path", nested.get("url", obj.get("path")))
-    latency = _first(nested, _LATENCY_KEYS)
-    if latency is None:
-        latency = _first(obj, _LATENCY_KEYS)
-    size = nested.get("bytes", nested.get("response_bytes"))
-    if status is None and method is None and path is None and latency is None:
-        return None
-    try:
-        return HttpInfo(
-            method=str(method) if method is not None else None,
-            path=str(path) if path is not None else None,
-            status=int(status) if status is not None else None,
-            bytes=int(size) if size is not None else None,
-            duration_ms=float(latency) if latency is not None else None,
-            client_ip=_opt_str(nested.get("client_ip")),
-            user_agent=_opt_str(nested.get("user_agent")),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ParseError(Reason.BAD_FIELD, f"http field: {exc}", parser=parser) from None

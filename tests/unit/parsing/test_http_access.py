@@ -1,0 +1,63 @@
+"""Access-log lines as Apache and nginx write them, oddities included."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import ParseError, Reason
+from app.core.parsing import RecordContext
+from app.core.parsing.http_access import HttpAccessParser
+from app.core.timeparse import epoch_from_iso
+
+CTX = RecordContext(event_id="e", observed_ts=0.0, service="web", source_name="web-1")
+P = HttpAccessParser()
+UA = "Mozilla/5.0 (X11; Linux x86_64)"
+BASE = '192.0.2.1 - - [22/Nov/2026:04:00:00 +0000] "GET /a?b=1 HTTP/1.1" 200 512'
+
+
+@pytest.mark.parametrize(("line", "expect"), [
+    (BASE, {"method": "GET", "path": "/a?b=1", "status": 200, "bytes": 512,
+            "duration_ms": None, "user_agent": None}),
+    (BASE + f' "-" "{UA}"', {"referrer": None, "user_agent": UA}),
+    (BASE + f' "https://x.test/" "{UA}" 1234', {"referrer": "https://x.test/",
+                                               "duration_ms": 1.234}),
+    (BASE + f' "-" "{UA}" "203.0.113.5" 0.250', {"duration_ms": 250.0}),
+    (BASE + f' "-" "{UA}" rt=0.032 uct="0.001" urt="0.030"', {"duration_ms": 32.0}),
+    ('2001:db8::1 - - [22/Nov/2026:04:00:00 +0000] "GET / HTTP/2.0" 304 -',
+     {"client_ip": "2001:db8::1", "bytes": 0, "protocol": "HTTP/2.0"}),
+    ('10.0.0.1 - - [22/Nov/2026:04:00:00 +0000] "-" 400 0', {"method": None, "path": None}),
+    ('10.0.0.1 - - [22/Nov/2026:04:00:00 +0000] "GET /old" 200 10',
+     {"method": "GET", "path": "/old", "protocol": None}),
+    ('10.0.0.1 - - [22/Nov/2026:04:00:00 +0000] "GET /q?\\"x\\" HTTP/1.1" 200 1 '
+     '"-" "agent with \\"quotes\\""', {"path": '/q?"x"', "user_agent": 'agent with "quotes"'}),
+])
+def test_variants(line: str, expect: dict[str, object]) -> None:
+    event = P.parse(line, CTX)
+    assert event.http is not None
+    for key, value in expect.items():
+        assert getattr(event.http, key) == value, key
+
+
+def test_time_zone_user_and_forwarded_for() -> None:
+    line = ('10.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 503 - '
+            '"-" "-" "203.0.113.9, 10.0.0.2"')
+    event = P.parse(line, CTX)
+    assert event.ts == epoch_from_iso("2000-10-10T13:55:36-07:00")
+    assert event.attrs == {"user": "frank", "forwarded_for": "203.0.113.9, 10.0.0.2"}
+    assert (event.severity_text, event.service) == ("ERROR", "web")
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("hello", Reason.FORMAT_MISMATCH),
+    (BASE.replace("Nov", "Foo"), Reason.BAD_FIELD),
+    (BASE + ' "-" "-" rt=fast', Reason.BAD_FIELD),
+    (BASE + " trailing-garbage", Reason.FORMAT_MISMATCH),
+])
+def test_failures(line: str, reason: Reason) -> None:
+    with pytest.raises(ParseError) as info:
+        P.parse(line, CTX)
+    assert info.value.reason is reason
+
+
+def test_alias_names_are_reported() -> None:
+    assert HttpAccessParser("nginx_main").parse(BASE, CTX).parser == "nginx_main"
