@@ -97,9 +97,9 @@ class HttpAccessParser:
             if key in _SECONDS_KEYS and http.duration_ms is None:
                 http.duration_ms = _seconds_ms(value, self.name)
             attrs[key] = value
-        elif field.isdigit():
+        elif field.isascii() and field.isdigit():
             http.duration_ms = int(field) / 1000.0  # Apache %D: microseconds
-        elif field.replace(".", "", 1).isdigit():
+        elif field.isascii() and field.replace(".", "", 1).isdigit():
             http.duration_ms = _seconds_ms(field, self.name)  # nginx $request_time
         else:
             raise ParseError(Reason.FORMAT_MISMATCH, f"unexpected trailing field {field[:64]!r}",
