@@ -1,8 +1,10 @@
 """From one raw Kafka message to canonical events grouped by service, plus dead letters.
 
-A raw message holds one record, or, when the producer sets the batch header, many
-newline-delimited records. Each record is decoded, size-checked and parsed; a record
-that fails becomes a dead letter and the others go on.
+A raw message holds one record, or, when the producer sets the batch header, many:
+``lw-batch: lines`` (newline-delimited records, what any shell tool can produce) or
+``lw-batch: json`` (a JSON array of strings, so that a record may itself contain
+newlines: a folded traceback). Each record is decoded, size-checked and parsed; a
+record that fails becomes a dead letter and the others go on.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from app.core.deadletter import DeadLetter
 from app.core.errors import DecodeError, ProcessorError, Reason
 from app.core.ids import event_id
 from app.core.parsing import FormatDetector, RecordContext
 
-BATCH_HEADER = "lw-batch"  # value "lines": newline-delimited records
+BATCH_HEADER = "lw-batch"  # "lines": newline-delimited; "json": JSON array of strings
 FORMAT_HEADER = "format"
 SERVICE_HEADER = "service"
 
@@ -51,10 +55,22 @@ class IngestResult:
         return sum(len(v) for v in self.by_service.values())
 
 
-def split_records(msg: RawMessage) -> list[bytes]:
-    """The records of a message; a single record keeps inner newlines."""
-    if msg.headers.get(BATCH_HEADER) == "lines":
+def split_records(msg: RawMessage) -> list[bytes | str]:
+    """The records of a message; a single record keeps inner newlines.
+
+    Raises ``DecodeError`` when a ``json`` batch is not an array of strings.
+    """
+    framing = msg.headers.get(BATCH_HEADER)
+    if framing == "lines":
         return [line for line in msg.value.split(b"\n") if line.strip()]
+    if framing == "json":
+        try:
+            records = orjson.loads(msg.value)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError(Reason.MALFORMED_JSON, f"json batch: {exc}") from None
+        if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
+            raise DecodeError(Reason.NOT_AN_OBJECT, "json batch is not an array of strings")
+        return [r for r in records if r.strip()]
     return [msg.value.rstrip(b"\r\n")]
 
 
@@ -62,17 +78,25 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                    result: IngestResult | None = None) -> IngestResult:
     """Parse every record of ``msg`` into ``result`` (a new one if not given)."""
     out = result if result is not None else IngestResult()
-    records = split_records(msg)
+    try:
+        records = split_records(msg)
+    except DecodeError as exc:
+        out.records += 1
+        out.dead_letters.append(DeadLetter.from_error(
+            exc, msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+            index=0, first_seen=msg.timestamp))
+        return out
     declared = msg.headers.get(FORMAT_HEADER) or None
     header_service = msg.headers.get(SERVICE_HEADER) or None
     source = msg.key.decode("utf-8", "replace") if msg.key else None
 
     if len(records) > limits.max_batch_records:
-        exc = DecodeError(Reason.BATCH_TOO_LARGE,
-                          f"{len(records)} records in one message (limit "
-                          f"{limits.max_batch_records})")
+        out.records += 1
+        too_many = DecodeError(Reason.BATCH_TOO_LARGE,
+                               f"{len(records)} records in one message (limit "
+                               f"{limits.max_batch_records})")
         out.dead_letters.append(DeadLetter.from_error(
-            exc, msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+            too_many, msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset,
             index=0, first_seen=msg.timestamp))
         return out
 
@@ -87,21 +111,28 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
             event = detector.parse(text, ctx, declared)
         except ProcessorError as exc:
             out.dead_letters.append(DeadLetter.from_error(
-                exc, raw, topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                index=index, first_seen=msg.timestamp))
+                exc, raw if isinstance(raw, bytes) else raw.encode(), topic=msg.topic,
+                partition=msg.partition, offset=msg.offset, index=index,
+                first_seen=msg.timestamp))
             continue
         out.by_service.setdefault(event.service, []).append(event.to_doc())
     return out
 
 
-def _decode(raw: bytes, limits: IngestLimits) -> str:
-    if len(raw) > limits.max_record_bytes:
+def _decode(raw: bytes | str, limits: IngestLimits) -> str:
+    if isinstance(raw, str):
+        size = len(raw) if len(raw) * 4 <= limits.max_record_bytes else len(raw.encode())
+        text = raw
+    else:
+        size = len(raw)
+    if size > limits.max_record_bytes:
         raise DecodeError(Reason.OVERSIZED,
-                          f"record is {len(raw)} bytes (limit {limits.max_record_bytes})")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DecodeError(Reason.UNDECODABLE, f"not UTF-8 at byte {exc.start}") from None
+                          f"record is {size} bytes (limit {limits.max_record_bytes})")
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(Reason.UNDECODABLE, f"not UTF-8 at byte {exc.start}") from None
     if "\x00" in text:
         raise DecodeError(Reason.UNDECODABLE, "contains NUL bytes")
     text = text.strip()

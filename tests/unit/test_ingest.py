@@ -75,3 +75,18 @@ def test_random_bytes_never_raise_and_nothing_is_lost(value: bytes, batched: boo
     headers = {"lw-batch": "lines"} if batched else {}
     result = ingest_message(msg(value, headers), FormatDetector(), LIMITS)
     assert result.events + len(result.dead_letters) == result.records
+
+
+def test_json_batch_keeps_newlines_inside_records() -> None:
+    value = (b'["2026-11-22 04:00:00,123 - app - ERROR - boom\\nTraceback (most recent '
+             b'call last):", "{\\"msg\\": \\"b\\"}"]')
+    result = ingest_message(msg(value, {"lw-batch": "json"}), FormatDetector(), LIMITS)
+    assert result.records == 2
+    docs = [d for docs in result.by_service.values() for d in docs]
+    assert any("Traceback" in d["message"] for d in docs)
+
+
+def test_broken_json_batch_is_one_dead_letter() -> None:
+    result = ingest_message(msg(b'["a", 1]', {"lw-batch": "json"}), FormatDetector(), LIMITS)
+    assert [d.reason for d in result.dead_letters] == [Reason.NOT_AN_OBJECT]
+    assert result.records == 1

@@ -106,7 +106,7 @@ class _Mapper:
         try:
             return float(value)
         except ValueError:
-            raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {value[:64]!r}",
+            raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {str(value)[:64]!r}",
                              parser=self.parser) from None
 
     def timestamp(self, paths: tuple[str, ...], fallback: float) -> float:
