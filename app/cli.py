@@ -61,6 +61,41 @@ def cmd_config(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokens(args: argparse.Namespace) -> int:
+    from app.adapters.tokens import MongoTokenStore, TokenExists
+    from app.core.tokens import Scope
+
+    settings = _settings()
+
+    async def run() -> int:
+        store = MongoTokenStore(settings.mongo.url, settings.mongo.database)
+        try:
+            if args.action == "create":
+                scopes = {Scope(s) for s in (args.scope or ["ingest"])}
+                try:
+                    token = await store.create(args.name, scopes)
+                except TokenExists as exc:
+                    print(f"logwarden: {exc}", file=sys.stderr)
+                    return 1
+                print(token)
+                print(f"token {args.name!r} ({', '.join(sorted(scopes))}): shown once, "
+                      "store it now", file=sys.stderr)
+            elif args.action == "revoke":
+                if not await store.revoke(args.name):
+                    print(f"logwarden: no active token named {args.name!r}", file=sys.stderr)
+                    return 1
+                print(f"revoked {args.name}")
+            else:
+                for rec in await store.list():
+                    state = "revoked" if rec.revoked_at else "active"
+                    print(f"{rec.name}\t{','.join(sorted(rec.scopes))}\t{state}")
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def cmd_devstack(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "app.devstack", *args.devstack_args])
 
@@ -90,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("topics", help="create logwarden's Kafka topics if missing")
     p.set_defaults(func=cmd_topics)
 
+    p = sub.add_parser("tokens", help="API tokens: create (shown once), list, revoke")
+    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("name", nargs="?", help="token name (create, revoke)")
+    p.add_argument("--scope", action="append", choices=("ingest", "read", "admin"),
+                   help="repeatable; default: ingest")
+    p.set_defaults(func=cmd_tokens)
+
     p = sub.add_parser("config", help="validate and print the effective configuration")
     p.set_defaults(func=cmd_config)
 
@@ -103,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command == "tokens" and args.action != "list" and not args.name:
+        parser.error(f"tokens {args.action} needs a NAME")
     if extra and args.command == "worker":
         args.faust_args = extra
     elif extra:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import agents.index
 import agents.parse
 import web.health
+import web.ingest
 from app.faust_app import app
 
 __all__ = ["agents", "app", "web"]

@@ -65,6 +65,10 @@ class IngestSettings(_Section):
     max_json_depth: int = Field(32, ge=2, le=512)
     parse_batch_size: int = Field(500, ge=1, description="Kafka messages per parse batch")
     parse_batch_wait_s: float = Field(0.2, gt=0)
+    max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024,
+                                   description="largest HTTP ingest body (413 above)")
+    gateway_batch_bytes: int = Field(512 * 1024, ge=1024,
+                                     description="Kafka message size the gateway aims for")
 
 
 class ElasticsearchSettings(_Section):

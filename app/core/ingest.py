@@ -70,7 +70,7 @@ def split_records(msg: RawMessage) -> list[bytes | str]:
             raise DecodeError(Reason.MALFORMED_JSON, f"json batch: {exc}") from None
         if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
             raise DecodeError(Reason.NOT_AN_OBJECT, "json batch is not an array of strings")
-        return [r for r in records if r.strip()]
+        return list(records)  # blank ones become "empty" dead letters: nothing vanishes
     return [msg.value.rstrip(b"\r\n")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -126,3 +127,35 @@ async def read_topic(bootstrap: str, topic: str, want: int,
         return found
     finally:
         await consumer.stop()
+
+
+@pytest.fixture()
+def mongo_url() -> str:
+    from tests.conftest import require_tcp
+
+    url = os.environ.get("LOGWARDEN_MONGO__URL", "mongodb://127.0.0.1:27017")
+    require_tcp("MongoDB", url.split("//", 1)[1].split("/", 1)[0])
+    return url
+
+
+@pytest.fixture()
+def ingest_token(isolated: dict[str, str], mongo_url: str) -> Iterator[str]:
+    """A real API token (ingest scope) in an isolated MongoDB database."""
+    from pymongo import MongoClient
+
+    from app.adapters.tokens import MongoTokenStore
+    from app.core.tokens import Scope
+
+    database = isolated["LOGWARDEN_WORKER__APP_ID"].replace("-", "_")
+    isolated["LOGWARDEN_MONGO__URL"] = mongo_url
+    isolated["LOGWARDEN_MONGO__DATABASE"] = database
+
+    async def create() -> str:
+        store = MongoTokenStore(mongo_url, database)
+        try:
+            return await store.create("e2e-gateway", {Scope.INGEST})
+        finally:
+            await store.close()
+
+    yield asyncio.run(create())
+    MongoClient(mongo_url).drop_database(database)

@@ -1,0 +1,99 @@
+"""``POST /api/v1/logs``: the HTTP ingest gateway.
+
+Authenticated by an API token with the ``ingest`` scope. Answers 202 only after Kafka
+acknowledged every record; the body lists the records that will be dead-lettered and
+why (the same core the parse agent runs decides it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web as aioweb
+from faust.web import Request, Response, View
+
+from app.core.gateway import BodyError, batches, predict, split_body
+from app.core.ingest import BATCH_HEADER, FORMAT_HEADER, SERVICE_HEADER, IngestLimits
+from app.core.parsing import FormatDetector
+from app.core.tokens import Scope, bearer_token
+from app.faust_app import app, raw_topic, settings
+from app.metrics import RECORDS_IN
+from web.deps import token_store
+
+_detector = FormatDetector()
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
+    """An RFC 9457 problem document (the API's one error shape)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": 'Bearer realm="logwarden"'} if status == 401 else None
+    return aioweb.Response(body=orjson.dumps(body), status=status, headers=headers,
+                           content_type="application/problem+json")
+
+
+@app.page("/api/v1/logs")
+class IngestView(View):
+    async def post(self, faust_request: Request) -> Response | aioweb.Response:
+        request: aioweb.Request = faust_request  # type: ignore[assignment]  # aiohttp's
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
+            return problem(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
+        record = await token_store().lookup(token)
+        if record is None or record.revoked_at is not None:
+            return problem(401, "Unauthorized", "unknown or revoked API token")
+        if not record.allows(Scope.INGEST):
+            return problem(403, "Forbidden", "this token lacks the 'ingest' scope")
+
+        limit = settings.ingest.max_request_bytes
+        if (request.content_length or 0) > limit:
+            return problem(413, "Payload Too Large", f"the body limit is {limit} bytes")
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            return problem(413, "Payload Too Large", f"the body limit is {limit} bytes")
+
+        query = request.query
+        declared = query.get("format") or request.headers.get("X-Log-Format") or None
+        service = query.get("service") or request.headers.get("X-Log-Service") or None
+        source = query.get("source") or record.name
+        try:
+            records = split_body(body, request.content_type or "application/octet-stream")
+        except BodyError as exc:
+            title = "Unsupported Media Type" if exc.status == 415 else "Bad Request"
+            return problem(exc.status, title, str(exc))
+        if declared and declared not in _detector.parsers:
+            known = ", ".join(sorted(_detector.parsers))
+            return problem(400, "Bad Request", f"unknown format {declared!r} (known: {known})")
+
+        ingest = settings.ingest
+        verdicts = predict(records, _detector,
+                           IngestLimits(ingest.max_record_bytes, ingest.max_batch_records,
+                                        ingest.max_json_depth),
+                           declared=declared, service=service, now=time.time())
+        headers = [(BATCH_HEADER, b"json"), ("source_type", b"http")]
+        if declared:
+            headers.append((FORMAT_HEADER, declared.encode()))
+        if service:
+            headers.append((SERVICE_HEADER, service.encode()))
+        texts = [r for _, r in records if isinstance(r, str)]
+        futures = [
+            await raw_topic.send(key=source.encode(), value=orjson.dumps(chunk),
+                                 headers=headers)
+            for chunk in batches(texts, ingest.max_batch_records, ingest.gateway_batch_bytes)
+        ]
+        single = [(SERVICE_HEADER, service.encode())] if service else []
+        futures += [await raw_topic.send(key=source.encode(), value=r, headers=single)
+                    for _, r in records if isinstance(r, bytes)]
+        try:
+            await asyncio.gather(*futures)
+        except Exception as exc:  # Kafka did not acknowledge: the client must retry
+            return problem(503, "Service Unavailable", f"Kafka did not acknowledge: {exc}")
+        RECORDS_IN.labels("gateway").inc(len(records))
+        rejected = [{"index": v.index, "stage": v.stage, "reason": v.reason, "error": v.error}
+                    for v in verdicts]
+        payload = {"records": len(records), "accepted": len(records) - len(rejected),
+                   "dead_lettered": rejected}
+        return aioweb.Response(body=orjson.dumps(payload), status=202,
+                               content_type="application/json")
