@@ -7,6 +7,9 @@ import asyncio
 import logging
 import subprocess
 import sys
+import time
+
+import orjson
 
 from app.core.errors import ConfigError
 from app.settings import Settings, get_settings
@@ -59,6 +62,79 @@ def cmd_config(_: argparse.Namespace) -> int:
     settings = _settings()
     print(settings.model_dump_json(indent=2))
     return 0
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.shipper import DEFAULT_STATE, Shipper
+
+    settings = _settings()
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"logwarden: not a file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    record_start = None
+    if args.multiline != "none":
+        from app.core import multiline
+
+        record_start = (multiline.python_record_start if args.multiline == "python"
+                        else multiline.timestamp_record_start)
+
+    async def run() -> None:
+        async with Shipper(settings, source=args.source, service=args.service,
+                           fmt=args.format, record_start=record_start,
+                           state=Path(args.state) if args.state else DEFAULT_STATE,
+                           progress=not args.no_progress) as shipper:
+            results = await asyncio.gather(*(shipper.ship(p, follow=args.follow)
+                                             for p in paths))
+            for path, stats in zip(paths, results, strict=True):
+                print(stats.summary(str(path)))
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("interrupted; acknowledged lines are remembered, the next run resumes",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from app.core.ingest import IngestLimits, IngestResult, RawMessage, ingest_message
+    from app.core.parsing import FormatDetector
+
+    settings = _settings()
+    limits = IngestLimits(settings.ingest.max_record_bytes, settings.ingest.max_batch_records,
+                          settings.ingest.max_json_depth)
+    detector = FormatDetector()
+    if args.format and args.format not in detector.parsers:
+        print(f"logwarden: unknown format {args.format!r} (known: "
+              f"{', '.join(sorted(detector.parsers))})", file=sys.stderr)
+        return 2
+    stream = sys.stdin.buffer if args.file in (None, "-") else open(args.file, "rb")  # noqa: SIM115
+    headers = {"format": args.format} if args.format else {}
+    headers["source_type"] = "file"
+    if args.service:
+        headers["service"] = args.service
+    events = letters = 0
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            msg = RawMessage(value=line, key=(args.source or "parse").encode(), headers=headers,
+                             topic="file", partition=0, offset=number, timestamp=time.time())
+            result: IngestResult = ingest_message(msg, detector, limits)
+            for docs in result.by_service.values():
+                for doc in docs:
+                    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+                    events += 1
+            for letter in result.dead_letters:
+                print(f"line {number}: dead letter ({letter.stage}/{letter.reason.value}"
+                      f", parser {letter.parser}): {letter.error}", file=sys.stderr)
+                letters += 1
+    print(f"{events} events, {letters} dead letters", file=sys.stderr)
+    return 0 if letters == 0 else 1
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
@@ -121,6 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bad-fraction", type=float, default=0.001,
                    help="share of malformed lines (they must land in logs.dlq)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("ship", help="send log files to logs.raw (resumable; --follow)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--follow", "-f", action="store_true", help="keep reading as files grow")
+    p.add_argument("--format", help="declared format (default: auto-detect)")
+    p.add_argument("--service", help="service of every line (default: from the line)")
+    p.add_argument("--source", help="source name, the Kafka key (default: file name)")
+    p.add_argument("--multiline", choices=("none", "python", "timestamp"), default="none",
+                   help="fold continuation lines (tracebacks) into one record")
+    p.add_argument("--state", help="offset file (default: .run/ship-state.json)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_ship)
+
+    p = sub.add_parser("parse", help="show what lines become: events (stdout), dead letters")
+    p.add_argument("file", nargs="?", help="a log file, or - / nothing for stdin")
+    p.add_argument("--format", help="declared format (default: auto-detect)")
+    p.add_argument("--service")
+    p.add_argument("--source")
+    p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("topics", help="create logwarden's Kafka topics if missing")
     p.set_defaults(func=cmd_topics)

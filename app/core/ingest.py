@@ -22,6 +22,7 @@ from app.core.parsing import FormatDetector, RecordContext
 BATCH_HEADER = "lw-batch"  # "lines": newline-delimited; "json": JSON array of strings
 FORMAT_HEADER = "format"
 SERVICE_HEADER = "service"
+SOURCE_TYPE_HEADER = "source_type"  # kafka (default), http, syslog, file
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
         return out
     declared = msg.headers.get(FORMAT_HEADER) or None
     header_service = msg.headers.get(SERVICE_HEADER) or None
+    source_type = msg.headers.get(SOURCE_TYPE_HEADER) or "kafka"
     source = msg.key.decode("utf-8", "replace") if msg.key else None
 
     if len(records) > limits.max_batch_records:
@@ -109,6 +111,7 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                 observed_ts=msg.timestamp, service=header_service, source_name=source,
                 max_json_depth=limits.max_json_depth)
             event = detector.parse(text, ctx, declared)
+            event.source_type = source_type
         except ProcessorError as exc:
             out.dead_letters.append(DeadLetter.from_error(
                 exc, raw if isinstance(raw, bytes) else raw.encode(), topic=msg.topic,
