@@ -23,7 +23,11 @@ from app.core.severity import severity_from_http_status, severity_text
 from app.core.timeparse import ClfTimeParser
 
 _Q = r'"((?:[^"\\]|\\.)*)"'
-_HEAD = re.compile(r"(\S+) (\S+) (\S+) \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)(.*)$")
+# head, then the usual tail in one match: "referrer" "agent" ["xff"] [duration]; anything
+# else after that (key=value extensions) is tokenised separately
+_HEAD = re.compile(r"(\S+) (\S+) (\S+) \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)"
+                   r"(?: " + _Q + " " + _Q + r")?(?: " + _Q + r")?(?: (\d+(?:\.\d+)?|-)(?= |$))?"
+                   r"(.*)$")
 _TAIL_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))')
 _SECONDS_KEYS = frozenset({"rt", "request_time"})
 
@@ -44,7 +48,8 @@ class HttpAccessParser:
         if match is None:
             raise ParseError(Reason.FORMAT_MISMATCH,
                              "line is not in Common or Combined Log Format", parser=self.name)
-        client, _ident, user, when, request, status_s, size_s, tail = match.groups()
+        (client, _ident, user, when, request, status_s, size_s, referrer, agent, xff,
+         duration, tail) = match.groups()
         try:
             ts = self._clf_time(when)
         except ValueError as exc:
@@ -57,7 +62,15 @@ class HttpAccessParser:
             attrs["user"] = user
         http = HttpInfo(method=method, path=path, protocol=protocol, status=status,
                         bytes=0 if size_s == "-" else int(size_s), client_ip=client)
-        if tail:
+        if referrer is not None and referrer != "-":
+            http.referrer = _unescape(referrer)
+        if agent is not None and agent != "-":
+            http.user_agent = _unescape(agent)
+        if xff is not None and xff != "-":
+            attrs["forwarded_for"] = _unescape(xff)
+        if duration is not None:
+            self._bare(duration, http, attrs)
+        if tail and not tail.isspace():
             self._tail(tail, http, attrs)
         return LogEvent(
             event_id=ctx.event_id,
@@ -74,19 +87,16 @@ class HttpAccessParser:
         )
 
     def _tail(self, tail: str, http: HttpInfo, attrs: dict[str, str]) -> None:
-        quoted: list[str] = []
+        """Extensions after the usual fields: ``key=value`` pairs, a duration, quoted extras."""
+        extras: list[str] = []
         for token in _TAIL_TOKEN.finditer(tail):
             text, bare = token.group(1), token.group(2)
             if text is not None:
-                quoted.append(_unescape(text))
+                extras.append(_unescape(text))
             elif bare is not None:
                 self._bare(bare, http, attrs)
-        if quoted:
-            http.referrer = None if quoted[0] == "-" else quoted[0]
-        if len(quoted) > 1:
-            http.user_agent = None if quoted[1] == "-" else quoted[1]
-        if len(quoted) > 2 and quoted[2] != "-":
-            attrs["forwarded_for"] = quoted[2]
+        if extras:
+            attrs["extra"] = " | ".join(extras)
 
     def _bare(self, field: str, http: HttpInfo, attrs: dict[str, str]) -> None:
         if field == "-":
