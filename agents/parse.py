@@ -13,11 +13,17 @@ from typing import Any
 
 import orjson
 
+from app import wiring
+from app.adapters.service_registry import MongoServiceRegistry
 from app.core.deadletter import DeadLetter
-from app.core.ingest import IngestLimits, IngestResult, RawMessage, ingest_message
-from app.core.parsing import FormatDetector
+from app.core.enrichment.metadata import ServiceDirectory
+from app.core.ingest import IngestResult, RawMessage, ingest_message
 from app.faust_app import app, dlq_topic, events_topic, raw_topic, settings
 from app.metrics import DEAD_LETTERS, EVENTS_OUT, RECORDS_IN
+
+#: Service metadata (team, owner, tier) for the ``service_meta`` enricher; operators edit
+#: it in MongoDB and the task below swaps in each new snapshot without a restart.
+SERVICE_DIRECTORY = ServiceDirectory()
 
 
 def to_raw_message(event: Any) -> RawMessage:
@@ -52,18 +58,26 @@ async def send_dead_letters(letters: list[DeadLetter]) -> list[Awaitable[Any]]:
     return futures
 
 
+@app.task  # type: ignore[untyped-decorator]  # faust types it loosely
+async def refresh_service_directory() -> None:
+    registry = MongoServiceRegistry(settings.mongo.url, settings.mongo.database)
+    try:
+        await registry.refresh_forever(SERVICE_DIRECTORY, settings.enrichment.registry_refresh_s)
+    finally:
+        await registry.close()
+
+
 @app.agent(raw_topic, name="parse")
 async def parse(stream: Any) -> None:
-    detector = FormatDetector()
+    detector = wiring.detector(settings)
+    enrich = wiring.enrichment(settings, SERVICE_DIRECTORY).run
+    limits = wiring.ingest_limits(settings)
     ingest = settings.ingest
-    limits = IngestLimits(max_record_bytes=ingest.max_record_bytes,
-                          max_batch_records=ingest.max_batch_records,
-                          max_json_depth=ingest.max_json_depth)
     async for batch in stream.take_events(ingest.parse_batch_size,
                                           within=ingest.parse_batch_wait_s):
         result = IngestResult()
         for event in batch:
-            ingest_message(to_raw_message(event), detector, limits, result)
+            ingest_message(to_raw_message(event), detector, limits, result, enrich)
         RECORDS_IN.labels("parse").inc(result.records)
         futures = [
             await events_topic.send(key=service.encode(), value=orjson.dumps(docs))

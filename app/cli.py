@@ -43,19 +43,35 @@ def cmd_topics(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from app.generator import run_generator
+def _incidents(specs: list[str] | None) -> object:
+    from app.generator import Incidents
 
+    try:
+        return Incidents.parse(specs or [])
+    except ValueError as exc:
+        print(f"logwarden: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from app.generator import Incidents, run_generator
+
+    incidents = _incidents(args.incident)
+    assert isinstance(incidents, Incidents)
     sent = asyncio.run(run_generator(_settings(), rate=args.rate, duration=args.duration,
-                                     seed=args.seed, bad_fraction=args.bad_fraction))
+                                     seed=args.seed, bad_fraction=args.bad_fraction,
+                                     incidents=incidents))
     print(f"produced {sent} log lines")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from app.generator import Incidents
     from app.runner import run
 
-    return run(_settings(), rate=args.rate, duration=args.duration)
+    incidents = _incidents(args.incident)
+    assert isinstance(incidents, Incidents)
+    return run(_settings(), rate=args.rate, duration=args.duration, incidents=incidents)
 
 
 def cmd_config(_: argparse.Namespace) -> int:
@@ -101,16 +117,16 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from app.core.ingest import IngestLimits, IngestResult, RawMessage, ingest_message
-    from app.core.parsing import FormatDetector
+    from app import wiring
+    from app.core.ingest import IngestResult, RawMessage, ingest_message
 
     settings = _settings()
-    limits = IngestLimits(settings.ingest.max_record_bytes, settings.ingest.max_batch_records,
-                          settings.ingest.max_json_depth)
-    detector = FormatDetector()
-    if args.format and args.format not in detector.parsers:
+    limits = wiring.ingest_limits(settings)
+    detector = wiring.detector(settings)
+    enrich = wiring.enrichment(settings).run
+    if args.format and args.format not in detector.catalog:
         print(f"logwarden: unknown format {args.format!r} (known: "
-              f"{', '.join(sorted(detector.parsers))})", file=sys.stderr)
+              f"{', '.join(detector.formats)})", file=sys.stderr)
         return 2
     stream = sys.stdin.buffer if args.file in (None, "-") else open(args.file, "rb")  # noqa: SIM115
     headers = {"format": args.format} if args.format else {}
@@ -124,7 +140,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 continue
             msg = RawMessage(value=line, key=(args.source or "parse").encode(), headers=headers,
                              topic="file", partition=0, offset=number, timestamp=time.time())
-            result: IngestResult = ingest_message(msg, detector, limits)
+            result: IngestResult = ingest_message(msg, detector, limits, enrich=enrich)
             for docs in result.by_service.values():
                 for doc in docs:
                     sys.stdout.write(orjson.dumps(doc).decode() + "\n")
@@ -188,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the main job: worker + web + generated traffic")
     p.add_argument("--rate", type=float, default=200.0, help="generated lines per second")
     p.add_argument("--duration", type=float, default=None, help="seconds (default: until ^C)")
+    p.add_argument("--incident", action="append", metavar="NAME=VALUE",
+                   help="inject: error_spike=SERVICE, latency_spike=SERVICE, silent=SERVICE, "
+                        "brute_force_ip=IP, new_error=SERVICE (repeatable)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("generate", help="produce generated log lines to logs.raw")
@@ -196,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--bad-fraction", type=float, default=0.001,
                    help="share of malformed lines (they must land in logs.dlq)")
+    p.add_argument("--incident", action="append", metavar="NAME=VALUE",
+                   help="inject: error_spike=SERVICE, latency_spike=SERVICE, silent=SERVICE, "
+                        "brute_force_ip=IP, new_error=SERVICE (repeatable)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("ship", help="send log files to logs.raw (resumable; --follow)")
@@ -216,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service")
     p.add_argument("--source")
     p.set_defaults(func=cmd_parse)
+
+    from app.ingest.syslog_listener import add_cli_parser as add_syslog_parser
+
+    add_syslog_parser(sub)
 
     p = sub.add_parser("topics", help="create logwarden's Kafka topics if missing")
     p.set_defaults(func=cmd_topics)

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from app.generator import run_generator
+from app.generator import Incidents, run_generator
 from app.settings import Settings
 
 RUN_DIR = Path(".run")
 
 
-def run(settings: Settings, *, rate: float, duration: float | None) -> int:
+def run(settings: Settings, *, rate: float, duration: float | None,
+        incidents: Incidents | None = None) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     log_path = RUN_DIR / "worker.log"
     with log_path.open("ab") as log_file:
@@ -44,7 +45,7 @@ def run(settings: Settings, *, rate: float, duration: float | None) -> int:
             return 1
         print(f"worker healthy; generating {rate:g} lines/s "
               f"({'until Ctrl-C' if duration is None else f'for {duration:g}s'})")
-        asyncio.run(_feed_and_report(settings, rate, duration))
+        asyncio.run(_feed_and_report(settings, rate, duration, incidents))
         return 0
     except KeyboardInterrupt:
         print("\nstopping")
@@ -55,12 +56,14 @@ def run(settings: Settings, *, rate: float, duration: float | None) -> int:
             (RUN_DIR / "worker.pid").unlink()
 
 
-async def _feed_and_report(settings: Settings, rate: float, duration: float | None) -> None:
+async def _feed_and_report(settings: Settings, rate: float, duration: float | None,
+                           incidents: Incidents | None) -> None:
     alias = settings.elasticsearch.index_prefix
     metrics_url = f"http://{settings.worker.web_host}:{settings.worker.web_port}/metrics"
     es = AsyncElasticsearch(settings.elasticsearch.url)
     before = await _count(es, alias)
-    generator = asyncio.create_task(run_generator(settings, rate=rate, duration=duration))
+    generator = asyncio.create_task(run_generator(settings, rate=rate, duration=duration,
+                                                  incidents=incidents))
     started = time.monotonic()
 
     async def report(label: str) -> None:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +77,62 @@ class IngestSettings(_Section):
                                    description="largest HTTP ingest body (413 above)")
     gateway_batch_bytes: int = Field(512 * 1024, ge=1024,
                                      description="Kafka message size the gateway aims for")
+
+
+class PatternSettings(_Section):
+    """A user-defined format: a regex with named groups and a timestamp format."""
+
+    regex: str
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    field_map: dict[str, str] = {}
+
+
+class SourceSettings(_Section):
+    """Assumptions for sources (Kafka keys) matching ``match`` (shell pattern)."""
+
+    match: str
+    format: str | None = None
+    service: str | None = None
+    timezone: str | None = None
+
+
+class ParsingSettings(_Section):
+    default_timezone: str = "UTC"
+    patterns: dict[str, PatternSettings] = {}
+    sources: list[SourceSettings] = []
+
+    @model_validator(mode="after")
+    def _catalog_builds(self) -> ParsingSettings:
+        from app.core.parsing.catalog import ParserCatalog, PatternDef, SourceRule
+
+        try:
+            ParserCatalog(
+                [PatternDef(name, p.regex, p.timestamp_format, p.timezone,
+                            tuple(p.field_map.items())) for name, p in self.patterns.items()],
+                [SourceRule(s.match, s.format, s.service, s.timezone) for s in self.sources],
+                self.default_timezone)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+class EnrichmentSettings(_Section):
+    enrichers: list[str] = [
+        "service", "service_meta", "extract", "severity", "http", "useragent", "geoip",
+        "template"]
+    config: dict[str, dict[str, Any]] = {}
+    registry_refresh_s: float = Field(30.0, gt=0, description="service metadata reload period")
+
+    @model_validator(mode="after")
+    def _pipeline_builds(self) -> EnrichmentSettings:
+        from app.core.enrichment.registry import check_pipeline
+
+        try:
+            check_pipeline(self.enrichers, self.config)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class ElasticsearchSettings(_Section):
@@ -136,6 +200,8 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     ingest: IngestSettings = IngestSettings()
+    parsing: ParsingSettings = ParsingSettings()
+    enrichment: EnrichmentSettings = EnrichmentSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     mongo: MongoSettings = MongoSettings()
     redis: RedisSettings = RedisSettings()

@@ -15,15 +15,16 @@ import orjson
 from aiohttp import web as aioweb
 from faust.web import Request, Response, View
 
+from app import wiring
 from app.core.gateway import BodyError, batches, predict, split_body
-from app.core.ingest import BATCH_HEADER, FORMAT_HEADER, SERVICE_HEADER, IngestLimits
-from app.core.parsing import FormatDetector
+from app.core.ingest import BATCH_HEADER, FORMAT_HEADER, SERVICE_HEADER
 from app.core.tokens import Scope, bearer_token
 from app.faust_app import app, raw_topic, settings
 from app.metrics import RECORDS_IN
 from web.deps import token_store
 
-_detector = FormatDetector()
+_detector = wiring.detector(settings)
+_enrich = wiring.enrichment(settings).run  # service metadata is the worker's business
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
@@ -63,15 +64,14 @@ class IngestView(View):
         except BodyError as exc:
             title = "Unsupported Media Type" if exc.status == 415 else "Bad Request"
             return problem(exc.status, title, str(exc))
-        if declared and declared not in _detector.parsers:
-            known = ", ".join(sorted(_detector.parsers))
+        if declared and declared not in _detector.catalog:
+            known = ", ".join(_detector.formats)
             return problem(400, "Bad Request", f"unknown format {declared!r} (known: {known})")
 
         ingest = settings.ingest
-        verdicts = predict(records, _detector,
-                           IngestLimits(ingest.max_record_bytes, ingest.max_batch_records,
-                                        ingest.max_json_depth),
-                           declared=declared, service=service, now=time.time())
+        verdicts = predict(records, _detector, wiring.ingest_limits(settings),
+                           declared=declared, service=service, now=time.time(),
+                           enrich=_enrich, source=source)
         headers = [(BATCH_HEADER, b"json"), ("source_type", b"http")]
         if declared:
             headers.append((FORMAT_HEADER, declared.encode()))

@@ -16,6 +16,7 @@ from app.core.ingest import (
     BATCH_HEADER,
     FORMAT_HEADER,
     SERVICE_HEADER,
+    Enrich,
     IngestLimits,
     RawMessage,
     ingest_message,
@@ -93,7 +94,8 @@ def batches(records: list[str], max_records: int, max_bytes: int) -> list[list[s
 
 
 def predict(records: list[Record], detector: FormatDetector, limits: IngestLimits, *,
-            declared: str | None, service: str | None, now: float) -> list[Verdict]:
+            declared: str | None, service: str | None, now: float,
+            enrich: Enrich | None = None, source: str | None = None) -> list[Verdict]:
     """What the parse agent will do with each record: the ones it will dead-letter."""
     verdicts: list[Verdict] = []
     texts = [r for _, r in records if isinstance(r, str)]
@@ -106,12 +108,13 @@ def predict(records: list[Record], detector: FormatDetector, limits: IngestLimit
         headers[FORMAT_HEADER] = declared
     if service:
         headers[SERVICE_HEADER] = service
-    msg = RawMessage(value=orjson.dumps(texts), key=None, headers=headers, topic="http",
+    msg = RawMessage(value=orjson.dumps(texts), key=source.encode() if source else None,
+                     headers=headers, topic="http",
                      partition=0, offset=0, timestamp=now)
     unlimited = IngestLimits(max_record_bytes=limits.max_record_bytes,
                              max_batch_records=max(len(texts), 1),
                              max_json_depth=limits.max_json_depth)
-    for letter in ingest_message(msg, detector, unlimited).dead_letters:
+    for letter in ingest_message(msg, detector, unlimited, enrich=enrich).dead_letters:
         verdicts.append(Verdict(positions[letter.index], letter.stage, letter.reason.value,
                                 letter.error))
     return sorted(verdicts, key=lambda v: v.index)

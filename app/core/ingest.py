@@ -9,6 +9,7 @@ record that fails becomes a dead letter and the others go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +17,18 @@ import orjson
 
 from app.core.deadletter import DeadLetter
 from app.core.errors import DecodeError, ProcessorError, Reason
+from app.core.events import LogEvent
 from app.core.ids import event_id
+from app.core.multiline import fold_lines, python_record_start
 from app.core.parsing import FormatDetector, RecordContext
 
 BATCH_HEADER = "lw-batch"  # "lines": newline-delimited; "json": JSON array of strings
 FORMAT_HEADER = "format"
 SERVICE_HEADER = "service"
 SOURCE_TYPE_HEADER = "source_type"  # kafka (default), http, syslog, file
+#: Formats whose records span lines: in a ``lines`` batch, continuation lines (a
+#: traceback) are folded into the record they continue.
+MULTILINE_FORMATS = frozenset({"python"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,10 @@ def split_records(msg: RawMessage) -> list[bytes | str]:
     """
     framing = msg.headers.get(BATCH_HEADER)
     if framing == "lines":
-        return [line for line in msg.value.split(b"\n") if line.strip()]
+        lines = [line for line in msg.value.split(b"\n") if line.strip()]
+        if msg.headers.get(FORMAT_HEADER) in MULTILINE_FORMATS:
+            return _fold(lines)
+        return list(lines)
     if framing == "json":
         try:
             records = orjson.loads(msg.value)
@@ -75,9 +84,16 @@ def split_records(msg: RawMessage) -> list[bytes | str]:
     return [msg.value.rstrip(b"\r\n")]
 
 
+Enrich = Callable[[LogEvent], None]
+
+
 def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimits,
-                   result: IngestResult | None = None) -> IngestResult:
-    """Parse every record of ``msg`` into ``result`` (a new one if not given)."""
+                   result: IngestResult | None = None, enrich: Enrich | None = None
+                   ) -> IngestResult:
+    """Parse (and enrich) every record of ``msg`` into ``result`` (a new one if not given).
+
+    ``enrich`` may raise ``EnrichmentError``: that record becomes a dead letter.
+    """
     out = result if result is not None else IngestResult()
     try:
         records = split_records(msg)
@@ -112,6 +128,8 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                 max_json_depth=limits.max_json_depth)
             event = detector.parse(text, ctx, declared)
             event.source_type = source_type
+            if enrich is not None:
+                enrich(event)
         except ProcessorError as exc:
             out.dead_letters.append(DeadLetter.from_error(
                 exc, raw if isinstance(raw, bytes) else raw.encode(), topic=msg.topic,
@@ -119,6 +137,20 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                 first_seen=msg.timestamp))
             continue
         out.by_service.setdefault(event.service, []).append(event.to_doc())
+    return out
+
+
+def _fold(lines: list[bytes]) -> list[bytes | str]:
+    out: list[bytes | str] = []
+    text: list[str] = []
+    for line in lines:  # undecodable lines stay bytes (and become dead letters) in place
+        try:
+            text.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.extend(fold_lines(text, python_record_start))
+            text = []
+            out.append(line)
+    out.extend(fold_lines(text, python_record_start))
     return out
 
 

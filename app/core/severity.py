@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TRACE, DEBUG, INFO, WARN, ERROR, FATAL = 1, 5, 9, 13, 17, 21
 
 _BY_TEXT: dict[str, int] = {
@@ -19,11 +21,11 @@ _BY_TEXT: dict[str, int] = {
     "severe": ERROR,
     "crit": FATAL,
     "critical": FATAL,
-    "alert": FATAL + 1,
-    "emerg": FATAL + 2,
-    "emergency": FATAL + 2,
+    "alert": FATAL + 2,  # FORMATS.md §7: alert FATAL3 (23), emerg FATAL4 (24)
+    "emerg": FATAL + 3,
+    "emergency": FATAL + 3,
     "fatal": FATAL,
-    "panic": FATAL + 2,
+    "panic": FATAL + 3,
 }
 
 
@@ -52,3 +54,18 @@ def severity_text(number: int) -> str:
         if number >= floor:
             return name
     return "TRACE"
+
+
+_KEYWORDS = re.compile(
+    r"\b(FATAL|PANIC|CRITICAL|CRIT|EMERG|ERROR|ERR|EXCEPTION|TRACEBACK|WARN|WARNING|DEBUG)\b",
+    re.IGNORECASE,
+)
+_BY_KEYWORD = {"fatal": FATAL, "panic": FATAL, "critical": FATAL, "crit": FATAL,
+               "emerg": FATAL, "error": ERROR, "err": ERROR, "exception": ERROR,
+               "traceback": ERROR, "warn": WARN, "warning": WARN, "debug": DEBUG}
+
+
+def guess_from_keywords(message: str, window: int = 512) -> int:
+    """Severity suggested by a level word in the first ``window`` characters; 0 if none."""
+    found = _KEYWORDS.search(message[:window])
+    return _BY_KEYWORD[found.group(1).lower()] if found else 0

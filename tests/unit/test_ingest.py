@@ -90,3 +90,17 @@ def test_broken_json_batch_is_one_dead_letter() -> None:
     result = ingest_message(msg(b'["a", 1]', {"lw-batch": "json"}), FormatDetector(), LIMITS)
     assert [d.reason for d in result.dead_letters] == [Reason.NOT_AN_OBJECT]
     assert result.records == 1
+
+
+def test_lines_batch_of_python_logs_folds_tracebacks() -> None:
+    value = (b"2026-11-22 04:00:00,123 - app - ERROR - boom\n"
+             b"Traceback (most recent call last):\n"
+             b'  File "x.py", line 1, in <module>\n'
+             b"ZeroDivisionError: division by zero\n"
+             b"2026-11-22 04:00:01,000 - app - INFO - next\n")
+    result = ingest_message(msg(value, {"lw-batch": "lines", "format": "python"}),
+                            FormatDetector(), LIMITS)
+    assert result.records == 2 and not result.dead_letters
+    [first, second] = next(iter(result.by_service.values()))
+    assert first["attrs"]["exception"]["type"] == "ZeroDivisionError"
+    assert second["message"] == "next"

@@ -1,48 +1,64 @@
-"""Parsers, one module per format, registered by name; plus auto-detection."""
+"""Parsers, one module per format, registered by name (``catalog``); plus auto-detection."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from app.core.errors import ParseError, Reason
 from app.core.events import LogEvent
 from app.core.parsing.base import Parser, RecordContext
-from app.core.parsing.http_access import HttpAccessParser
-from app.core.parsing.json_lines import JsonLinesParser
-from app.core.parsing.plain import PlainTextParser
+from app.core.parsing.catalog import DETECTION_ORDER, ParserCatalog
 
-__all__ = ["FormatDetector", "Parser", "RecordContext", "builtin_parsers"]
+__all__ = ["FormatDetector", "Parser", "ParserCatalog", "RecordContext", "builtin_parsers"]
 
 
 def builtin_parsers() -> dict[str, Parser]:
-    """Fresh instances of the built-in parsers (parsers may keep small caches)."""
-    parsers: list[Parser] = [JsonLinesParser(), HttpAccessParser(), PlainTextParser()]
-    return {p.name: p for p in parsers}
+    """One instance of every built-in parser (UTC), by name."""
+    catalog = ParserCatalog()
+    return {name: parser for name in catalog.names if (parser := catalog.get(name)) is not None}
 
 
 class FormatDetector:
     """Chooses the parser of a record: a declared format always wins.
 
-    Without a declaration: ``{`` starts JSON (and a broken object is a dead letter,
-    not a plain event); an access-log line is parsed as such; anything else becomes
-    a plain, unparsed event.
+    Order of precedence: the producer's ``format`` header, then the source rule's
+    format; without either, ``{`` starts JSON (a broken object is a dead letter, never a
+    plain event), then each format of ``DETECTION_ORDER`` is asked whether the line is
+    its own; a line no format claims becomes a plain, unparsed event.
     """
 
-    def __init__(self, parsers: dict[str, Parser] | None = None) -> None:
-        self.parsers = parsers if parsers is not None else builtin_parsers()
-        self._json = self.parsers["json"]
-        self._access = self.parsers["http_access"]
-        self._plain = self.parsers["plain"]
+    def __init__(self, catalog: ParserCatalog | None = None) -> None:
+        self.catalog = catalog if catalog is not None else ParserCatalog()
+
+    @property
+    def formats(self) -> list[str]:
+        return self.catalog.names
 
     def parse(self, text: str, ctx: RecordContext, declared: str | None = None) -> LogEvent:
+        catalog = self.catalog
+        rule = catalog.rule_for(ctx.source_name)
+        zone = None
+        if rule is not None:
+            zone = rule.timezone
+            if rule.service and ctx.service is None:
+                ctx = replace(ctx, service=rule.service)
+            declared = declared or rule.format
         if declared:
-            parser = self.parsers.get(declared)
+            parser = catalog.get(declared, zone)
             if parser is None:
-                known = ", ".join(sorted(self.parsers))
                 raise ParseError(Reason.UNKNOWN_FORMAT,
-                                 f"format {declared!r} is not registered (known: {known})",
-                                 parser=declared)
+                                 f"format {declared!r} is not registered (known: "
+                                 f"{', '.join(catalog.names)})", parser=declared)
             return parser.parse(text, ctx)
         if text.startswith("{"):
-            return self._json.parse(text, ctx)
-        if isinstance(self._access, HttpAccessParser) and self._access.matches(text):
-            return self._access.parse(text, ctx)
-        return self._plain.parse(text, ctx)
+            return catalog.get("json", zone).parse(text, ctx)  # type: ignore[union-attr]
+        for name in DETECTION_ORDER:
+            candidate = catalog.get(name, zone)
+            if candidate is not None and _claims(candidate, text):
+                return candidate.parse(text, ctx)
+        return catalog.get("plain", zone).parse(text, ctx)  # type: ignore[union-attr]
+
+
+def _claims(parser: Parser, text: str) -> bool:
+    matches = getattr(parser, "matches", None)
+    return bool(matches(text)) if matches is not None else False

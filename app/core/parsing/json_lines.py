@@ -38,8 +38,28 @@ LATENCY_MS = ("http.latency_ms", "http.duration_ms", "latency_ms", "duration_ms"
 DURATION_NS = ("event.duration",)
 CLIENT_IP = ("client.ip", "http.client_ip", "client_ip", "remote_addr", "source.ip")
 USER_AGENT = ("user_agent.original", "http.user_agent", "user_agent", "http_user_agent")
-ERROR = ("error.type", "error.message", "error.stack_trace")
-_MISSING = object()
+ERROR_TYPE = ("error.type",)
+ERROR_MESSAGE = ("error.message",)
+ERROR_STACK = ("error.stack_trace",)
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "ts": TS, "observed_ts": OBSERVED_TS, "level": LEVEL, "severity_number": SEVERITY_NUMBER,
+    "message": MESSAGE, "service": SERVICE, "env": ENV, "host": HOST, "logger": LOGGER,
+    "trace_id": TRACE_ID, "span_id": SPAN_ID, "method": METHOD, "path": PATH,
+    "status": STATUS, "bytes": BYTES, "latency_ms": LATENCY_MS, "duration_ns": DURATION_NS,
+    "client_ip": CLIENT_IP, "user_agent": USER_AGENT, "error_type": ERROR_TYPE,
+    "error_message": ERROR_MESSAGE, "error_stack": ERROR_STACK,
+}
+#: alias path -> (field, rank): a lower rank wins when a line has several aliases
+_RANK: dict[str, tuple[str, int]] = {
+    alias: (name, rank) for name, aliases in _FIELDS.items() for rank, alias in enumerate(aliases)
+}
+#: dotted prefixes worth descending into (``http``, ``http.response``, ``Resource``...)
+_CONTAINERS = frozenset(
+    alias.rsplit(".", n)[0] for alias in _RANK for n in range(1, alias.count(".") + 1))
+
+Found = dict[str, tuple[int, str, Any]]  # field -> (rank, path, value)
+_HTTP_FIELDS = frozenset({"status", "method", "path", "latency_ms", "duration_ns"})
 
 
 class JsonLinesParser:
@@ -67,26 +87,27 @@ class JsonLinesParser:
 class _Mapper:
     """One object's mapping to a LogEvent; remembers which paths it consumed."""
 
-    __slots__ = ("consumed", "obj", "parser")
+    __slots__ = ("found", "obj", "parser")
 
     def __init__(self, obj: dict[str, Any], parser: str) -> None:
         self.obj, self.parser = obj, parser
-        self.consumed: set[str] = set()
+        self.found: Found = {}
+        _collect(obj, "", self.found)
 
-    def get(self, paths: tuple[str, ...]) -> Any:
-        obj = self.obj
-        for path in paths:
-            value = obj.get(path, _MISSING)
-            if value is _MISSING and "." in path:
-                value = _nested(obj, path)
-            if value is not _MISSING and value is not None:
-                self.consumed.add(path)
-                return value
-        return None
+    @property
+    def consumed(self) -> set[str]:
+        return {path for _, path, _ in self.found.values()}
 
-    def text(self, paths: tuple[str, ...], what: str) -> str | None:
-        value = self.get(paths)
-        if value is None or isinstance(value, str):
+    def get(self, field: str) -> Any:
+        hit = self.found.get(field)
+        return None if hit is None else hit[2]
+
+    def text(self, field: str, what: str) -> str | None:
+        hit = self.found.get(field)
+        if hit is None:
+            return None
+        value = hit[2]
+        if type(value) is str:
             return value or None
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
@@ -96,10 +117,13 @@ class _Mapper:
         raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
                          parser=self.parser)
 
-    def number(self, paths: tuple[str, ...], what: str) -> float | None:
-        value = self.get(paths)
-        if value is None:
+    def number(self, field: str, what: str) -> float | None:
+        hit = self.found.get(field)
+        if hit is None:
             return None
+        value = hit[2]
+        if type(value) is int or type(value) is float:
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
                              parser=self.parser)
@@ -109,8 +133,8 @@ class _Mapper:
             raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {str(value)[:64]!r}",
                              parser=self.parser) from None
 
-    def timestamp(self, paths: tuple[str, ...], fallback: float) -> float:
-        raw = self.get(paths)
+    def timestamp(self, field: str, fallback: float) -> float:
+        raw = self.get(field)
         if raw is None:
             return fallback
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):
@@ -128,13 +152,13 @@ class _Mapper:
         return epoch_from_number(float(raw))
 
     def event(self, ctx: RecordContext) -> LogEvent:
-        ts = self.timestamp(TS, ctx.observed_ts)
-        level = self.text(LEVEL, "level")
-        number = self.number(SEVERITY_NUMBER, "severity number")
+        ts = self.timestamp("ts", ctx.observed_ts)
+        level = self.text("level", "level")
+        number = self.number("severity_number", "severity number")
         severity = int(number) if number is not None and 0 < number <= 24 else 0
         if severity == 0:
             severity = severity_number(level)
-        message = self.get(MESSAGE)
+        message = self.get("message")
         if message is not None and not isinstance(message, str):
             message = orjson.dumps(message).decode()
         http = self.http()
@@ -145,25 +169,29 @@ class _Mapper:
             event_id=ctx.event_id,
             ts=ts,
             observed_ts=ctx.observed_ts,
-            service=self.text(SERVICE, "service") or ctx.service or ctx.source_name or "unknown",
+            service=self.text("service", "service") or ctx.service or ctx.source_name or "unknown",
             message=message,
             severity_number=severity,
             severity_text=level or (severity_text(severity) if severity else ""),
-            host=self.text(HOST, "host"),
-            env=self.text(ENV, "env"),
+            host=self.text("host", "host"),
+            env=self.text("env", "env"),
             source_name=ctx.source_name,
-            logger=self.text(LOGGER, "logger"),
+            logger=self.text("logger", "logger"),
             http=http,
-            trace_id=self.text(TRACE_ID, "trace id"),
-            span_id=self.text(SPAN_ID, "span id"),
+            trace_id=self.text("trace_id", "trace id"),
+            span_id=self.text("span_id", "span id"),
             parser=self.parser,
         )
         supplied_id = self.obj.get("event_id")
         if isinstance(supplied_id, str) and supplied_id:
             event.event_id = supplied_id  # a producer-supplied id wins (DESIGN §3)
-            self.consumed.add("event_id")
-        error = {p.split(".", 1)[1]: v for p in ERROR if (v := self.get((p,))) is not None}
-        attrs = _unconsumed(self.obj, self.consumed)
+        error = {key: v for key, field in (("type", "error_type"), ("message", "error_message"),
+                                          ("stack_trace", "error_stack"))
+                 if (v := self.get(field)) is not None}
+        consumed = self.consumed
+        if isinstance(supplied_id, str) and supplied_id:
+            consumed.add("event_id")
+        attrs = _unconsumed(self.obj, consumed) if consumed else dict(self.obj)
         otel_attrs = attrs.pop("Attributes", None)
         if isinstance(otel_attrs, dict):
             attrs.update(otel_attrs)
@@ -173,34 +201,40 @@ class _Mapper:
         return event
 
     def http(self) -> HttpInfo | None:
-        status = self.number(STATUS, "http status")
-        method = self.text(METHOD, "http method")
-        path = self.text(PATH, "http path")
-        latency = self.number(LATENCY_MS, "latency")
-        if latency is None and (nanos := self.number(DURATION_NS, "event.duration")) is not None:
+        if self.found.keys().isdisjoint(_HTTP_FIELDS):
+            return None
+        status = self.number("status", "http status")
+        method = self.text("method", "http method")
+        path = self.text("path", "http path")
+        latency = self.number("latency_ms", "latency")
+        if latency is None and (nanos := self.number("duration_ns", "event.duration")) is not None:
             latency = nanos / 1e6
-        client_ip = self.text(CLIENT_IP, "client ip")
+        client_ip = self.text("client_ip", "client ip")
         if status is None and method is None and path is None and latency is None:
             return None
-        size = self.number(BYTES, "bytes")
+        size = self.number("bytes", "bytes")
         if status is not None and not 100 <= status <= 999:
             raise ParseError(Reason.BAD_FIELD, f"http status {status:g} out of range",
                              parser=self.parser)
         return HttpInfo(method=method, path=path, status=None if status is None else int(status),
                         bytes=None if size is None else int(size), duration_ms=latency,
-                        client_ip=client_ip, user_agent=self.text(USER_AGENT, "user agent"))
+                        client_ip=client_ip, user_agent=self.text("user_agent", "user agent"))
 
 
-def _nested(node: dict[str, Any], path: str) -> Any:
-    """``a.b.c`` as ``node["a"]["b"]["c"]``, ``node["a"]["b.c"]``... (dotted keys nest too)."""
-    value = node.get(path, _MISSING)
-    if value is not _MISSING:
-        return value
-    head, _, rest = path.partition(".")
-    child = node.get(head)
-    if not rest or not isinstance(child, dict):
-        return _MISSING
-    return _nested(child, rest)
+def _collect(obj: dict[str, Any], prefix: str, found: Found) -> None:
+    """Walk only the keys the line has, noting every alias of a canonical field."""
+    for key, value in obj.items():
+        path = prefix + key if prefix else key
+        if value is None:
+            continue
+        hit = _RANK.get(path)
+        if hit is not None:
+            name, rank = hit
+            prev = found.get(name)
+            if prev is None or rank < prev[0]:
+                found[name] = (rank, path, value)
+        if path in _CONTAINERS and isinstance(value, dict):
+            _collect(value, path + ".", found)
 
 
 def _unconsumed(obj: dict[str, Any], consumed: set[str], prefix: str = "") -> dict[str, Any]:

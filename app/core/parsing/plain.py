@@ -6,19 +6,9 @@ the message, takes the receive time, and gets a severity guessed from keywords.
 
 from __future__ import annotations
 
-import re
-
 from app.core.events import LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.severity import DEBUG, ERROR, FATAL, INFO, WARN, severity_text
-
-_KEYWORDS = re.compile(
-    r"\b(FATAL|PANIC|CRITICAL|CRIT|EMERG|ERROR|ERR|EXCEPTION|TRACEBACK|WARN|WARNING|DEBUG)\b",
-    re.IGNORECASE,
-)
-_BY_KEYWORD = {"fatal": FATAL, "panic": FATAL, "critical": FATAL, "crit": FATAL,
-               "emerg": FATAL, "error": ERROR, "err": ERROR, "exception": ERROR,
-               "traceback": ERROR, "warn": WARN, "warning": WARN, "debug": DEBUG}
+from app.core.severity import INFO, guess_from_keywords, severity_text
 
 
 class PlainTextParser:
@@ -27,8 +17,7 @@ class PlainTextParser:
     name = "plain"
 
     def parse(self, text: str, ctx: RecordContext) -> LogEvent:
-        found = _KEYWORDS.search(text[:512])
-        number = _BY_KEYWORD[found.group(1).lower()] if found else INFO
+        number = guess_from_keywords(text) or INFO
         return LogEvent(
             event_id=ctx.event_id,
             ts=ctx.observed_ts,

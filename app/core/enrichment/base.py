@@ -1,0 +1,61 @@
+"""The enricher contract and the pipeline that runs enrichers in order.
+
+An enricher completes an event in place with what can be derived from it (DESIGN.md §3).
+It raises only ``EnrichmentError`` for a genuine failure; a missing optional field is
+not a failure, the enricher simply leaves the event as it is. The pipeline turns any
+other exception into an ``EnrichmentError`` naming the enricher, so the agent can send
+the event to the dead-letter topic (reason ``enrichment_failed``) instead of crashing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.core.errors import EnrichmentError
+from app.core.events import LogEvent
+
+
+class Enricher(Protocol):
+    """Completes an event in place. Holds no I/O handle and reads no clock."""
+
+    name: str
+
+    def enrich(self, event: LogEvent) -> None: ...
+
+
+class EnrichmentPipeline:
+    """Runs its enrichers in order; a failure of one stops the event there."""
+
+    __slots__ = ("_steps", "enrichers")
+
+    def __init__(self, enrichers: Sequence[Enricher]) -> None:
+        names = [enricher.name for enricher in enrichers]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"enricher configured more than once: {', '.join(duplicates)}")
+        self.enrichers: tuple[Enricher, ...] = tuple(enrichers)
+        # bound methods resolved once: the loop below runs for every event
+        self._steps = tuple((enricher.name, enricher.enrich) for enricher in self.enrichers)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self._steps]
+
+    def get(self, name: str) -> Enricher | None:
+        """The enricher called ``name``, if the pipeline has one."""
+        for enricher in self.enrichers:
+            if enricher.name == name:
+                return enricher
+        return None
+
+    def run(self, event: LogEvent) -> None:
+        """Enrich ``event`` in place; raise ``EnrichmentError`` and nothing else."""
+        for name, enrich in self._steps:
+            try:
+                enrich(event)
+            except EnrichmentError:
+                raise
+            except Exception as exc:  # an enricher bug must dead-letter one event, not crash
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                raise EnrichmentError(detail, enricher=name) from exc

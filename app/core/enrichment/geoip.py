@@ -1,0 +1,123 @@
+"""``geoip``: country (and city, when the database has cities) of the client address.
+
+The address is ``http.client_ip``, else ``attrs["source_ip"]``; with
+``trust_forwarded_for`` the first ``X-Forwarded-For`` hop (``attrs["forwarded_for"]``)
+is used when the client address is not public (a load balancer). Private, loopback,
+link-local, reserved and invalid addresses get no geo.
+
+The lookup is ``geoip2fast``, whose database ships in its wheel (no download). It is
+imported and loaded when the enricher is built, never at import of this module (the
+bundled IPv4+IPv6 country database: ~0.3 s, ~55 MB RSS). The bundled databases have no
+cities, so ``geo.city`` stays empty unless a geoip2fast city ``database`` file is
+configured (a path, or a file name found next to the library).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from app.core.enrichment.options import Options
+from app.core.events import GeoInfo, LogEvent
+
+DEFAULT_CACHE_SIZE = 10_000
+DEFAULT_DATABASE = "geoip2fast-ipv6.dat.gz"  # IPv4 + IPv6 countries, in the wheel
+
+GeoTuple = tuple[str, str | None]  # country (ISO alpha-2), city
+Lookup = Callable[[str], GeoTuple | None]  # a public address → geo, None when unknown
+
+
+def geoip2fast_lookup(database: str = DEFAULT_DATABASE) -> Lookup:
+    """Load geoip2fast's database once and return its lookup."""
+    # geoip2fast sets PYTHONWARNINGS and PYTHONIOENCODING in os.environ when imported,
+    # which every later subprocess would inherit; put them back as they were.
+    saved = {key: os.environ.get(key) for key in ("PYTHONWARNINGS", "PYTHONIOENCODING")}
+    try:
+        from geoip2fast import GeoIP2Fast  # type: ignore[import-untyped]
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    db = GeoIP2Fast(geoip2fast_data_file=database)
+
+    def lookup(ip: str) -> GeoTuple | None:
+        found = db.lookup(ip)
+        country = found.country_code
+        if not country or country == "--" or found.is_private:
+            return None
+        city = getattr(getattr(found, "city", None), "name", None) if db.city else None
+        if not isinstance(city, str) or city.startswith("<"):  # "<internal lookup error>"
+            city = None
+        return country, city or None
+
+    return lookup
+
+
+def public_address(text: str) -> str | None:
+    """The canonical form of ``text`` if it is a globally routable IP address."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1:text.index("]")]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address) if address.is_global and not address.is_multicast else None
+
+
+class GeoIpEnricher:
+    name = "geoip"
+
+    def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE,
+                 database: str = DEFAULT_DATABASE, trust_forwarded_for: bool = False,
+                 lookup: Lookup | None = None) -> None:
+        self.trust_forwarded_for = trust_forwarded_for
+        raw = lookup or geoip2fast_lookup(database)
+
+        def resolve(text: str) -> GeoTuple | None:
+            address = public_address(text)
+            return raw(address) if address is not None else None
+
+        self._resolve: Callable[[str], GeoTuple | None] = lru_cache(maxsize=cache_size)(
+            resolve)
+
+    @classmethod
+    def from_config(cls, options: Mapping[str, Any] | None) -> GeoIpEnricher:
+        return cls(**cls.check_config(options))
+
+    @classmethod
+    def check_config(cls, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validate the options without loading the database; the constructor's kwargs."""
+        opts = Options(cls.name, options)
+        kwargs = {"cache_size": opts.positive_int("cache_size", DEFAULT_CACHE_SIZE),
+                  "database": opts.get("database", str, DEFAULT_DATABASE),
+                  "trust_forwarded_for": opts.get("trust_forwarded_for", bool, False)}
+        opts.done()
+        return kwargs
+
+    def resolve(self, ip: str) -> GeoInfo | None:
+        found = self._resolve(ip if len(ip) <= 64 else ip[:64])
+        return GeoInfo(*found) if found is not None else None
+
+    def enrich(self, event: LogEvent) -> None:
+        http = event.http
+        ip = http.client_ip if http is not None else None
+        if not isinstance(ip, str) or not ip:
+            ip = event.attrs.get("source_ip")
+            if not isinstance(ip, str) or not ip:
+                return
+        found = self._resolve(ip if len(ip) <= 64 else ip[:64])
+        if found is None and self.trust_forwarded_for:
+            forwarded = event.attrs.get("forwarded_for")
+            if isinstance(forwarded, str) and forwarded:
+                first = forwarded.split(",", 1)[0]
+                found = self._resolve(first if len(first) <= 64 else first[:64])
+        if found is not None:
+            event.geo = GeoInfo(*found)

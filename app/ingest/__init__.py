@@ -1,0 +1,1 @@
+"""Network inputs that forward received logs to Kafka (syslog, ...)."""
