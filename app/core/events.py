@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 
@@ -43,18 +42,46 @@ class HttpInfo:
     ua: UserAgentInfo | None = None  # parsed by the user-agent enricher
 
     def to_dict(self) -> dict[str, Any]:
+        # unrolled (no getattr loop): this runs for every access-log event
         out: dict[str, Any] = {}
-        for key in ("method", "path", "route", "protocol", "status", "bytes", "duration_ms",
-                    "client_ip", "referrer", "user_agent"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        if self.status is not None:
-            out["status_class"] = f"{self.status // 100}xx"
-        if self.ua is not None:
-            out["ua"] = {k: v for k in ("family", "os", "device")
-                         if (v := getattr(self.ua, k)) is not None}
+        if self.method is not None:
+            out["method"] = self.method
+        if self.path is not None:
+            out["path"] = self.path
+        if self.route is not None:
+            out["route"] = self.route
+        if self.protocol is not None:
+            out["protocol"] = self.protocol
+        status = self.status
+        if status is not None:
+            out["status"] = status
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        if self.duration_ms is not None:
+            out["duration_ms"] = self.duration_ms
+        if self.client_ip is not None:
+            out["client_ip"] = self.client_ip
+        if self.referrer is not None:
+            out["referrer"] = self.referrer
+        if self.user_agent is not None:
+            out["user_agent"] = self.user_agent
+        if status is not None:
+            out["status_class"] = (_STATUS_CLASS[status] if type(status) is int
+                                   and 0 <= status < 1000 else f"{status // 100}xx")
+        ua = self.ua
+        if ua is not None:
+            parts: dict[str, Any] = {}
+            if ua.family is not None:
+                parts["family"] = ua.family
+            if ua.os is not None:
+                parts["os"] = ua.os
+            if ua.device is not None:
+                parts["device"] = ua.device
+            out["ua"] = parts
         return out
+
+
+_STATUS_CLASS = tuple(f"{status // 100}xx" for status in range(1000))
 
 
 @dataclass(slots=True)
@@ -104,15 +131,29 @@ class LogEvent:
             "source": {"type": self.source_type, "name": self.source_name},
             "parse": {"parser": self.parser, "ok": self.parsed},
         }
-        for key in ("host", "env", "logger", "trace_id", "span_id", "template_id"):
-            value = getattr(self, key)
-            if value is not None:
-                doc[key] = value
+        # unrolled (no getattr loop): this runs for every event
+        if self.host is not None:
+            doc["host"] = self.host
+        if self.env is not None:
+            doc["env"] = self.env
+        if self.logger is not None:
+            doc["logger"] = self.logger
+        if self.trace_id is not None:
+            doc["trace_id"] = self.trace_id
+        if self.span_id is not None:
+            doc["span_id"] = self.span_id
+        if self.template_id is not None:
+            doc["template_id"] = self.template_id
         if self.http is not None:
             doc["http"] = self.http.to_dict()
-        if self.geo is not None:
-            doc["geo"] = {k: v for k in ("country", "city")
-                          if (v := getattr(self.geo, k)) is not None}
+        geo = self.geo
+        if geo is not None:
+            place: dict[str, Any] = {}
+            if geo.country is not None:
+                place["country"] = geo.country
+            if geo.city is not None:
+                place["city"] = geo.city
+            doc["geo"] = place
         if self.service_meta:
             doc["service_meta"] = self.service_meta
         if self.attrs:
@@ -122,11 +163,28 @@ class LogEvent:
 
 def iso_utc(epoch_seconds: float) -> str:
     """Render epoch seconds as ``2026-11-22T04:36:38.123Z`` (milliseconds, truncated)."""
+    global _last  # one tuple, replaced whole: threads see a matching pair
+    last = _last
+    if epoch_seconds == last[0]:  # the events of a record share their observed_ts
+        return last[1]
     second, ms = divmod(math.floor(epoch_seconds * 1000), 1000)
-    return f"{_iso_second(second)}.{ms:03d}Z"
-
-
-@lru_cache(maxsize=4096)
-def _iso_second(second: int) -> str:
     # logs arrive roughly in time order, so a cache of whole seconds hits almost always
+    text = _SECONDS.get(second)
+    if text is None:
+        text = _iso_second(second)
+        if len(_SECONDS) >= _SECONDS_MAX:
+            _SECONDS.clear()
+        _SECONDS[second] = text
+    text += _MILLIS[ms]
+    _last = (epoch_seconds, text)
+    return text
+
+
+_last: tuple[float, str] = (math.nan, "")  # the last value rendered (nan equals nothing)
+_SECONDS: dict[int, str] = {}
+_SECONDS_MAX = 4096
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
+def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -29,10 +29,18 @@ _BY_TEXT: dict[str, int] = {
 }
 
 
+#: the usual spellings (info, INFO, Info) straight to their number
+_SPELLED: dict[str, int] = {spelling: number for name, number in _BY_TEXT.items()
+                            for spelling in (name, name.upper(), name.capitalize())}
+
+
 def severity_number(text: str | None) -> int:
     """Map a level name (any case) to its OTel number; 0 means unspecified."""
     if not text:
         return 0
+    number = _SPELLED.get(text) if type(text) is str else None
+    if number is not None:
+        return number
     return _BY_TEXT.get(text.strip().lower(), 0)
 
 

@@ -38,6 +38,41 @@ def epoch_from_iso(text: str) -> float:
     return moment.timestamp()
 
 
+_ISO_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds (UTC)
+_ISO_CACHE_MAX = 4096
+_SCALE_US = {24: 1000, 27: 1}  # text length -> microseconds per fraction unit
+
+
+def epoch_from_iso_utc(text: str) -> float | None:
+    """``epoch_from_iso(text)`` for the usual UTC shapes ``YYYY-MM-DDTHH:MM:SS.mmmZ``
+    and ``...SS.uuuuuuZ``, from a cache of whole seconds; None for any other text (the
+    caller then uses ``epoch_from_iso``).
+
+    The value is the one ``datetime.timestamp()`` computes: whole microseconds since
+    the epoch divided by 10**6.
+    """
+    scale = _SCALE_US.get(len(text))
+    if scale is None or text[19] != "." or text[-1] not in "Zz":
+        return None
+    fraction = text[20:-1]
+    if not (fraction.isascii() and fraction.isdigit()):
+        return None
+    second = text[:19]
+    base = _ISO_SECONDS.get(second)  # only well-formed seconds are cached
+    if base is None:
+        if text[4] != "-" or text[13] != ":" or text[16] != ":":
+            return None
+        try:
+            moment = datetime.fromisoformat(second)
+        except ValueError:
+            return None
+        base = int(moment.replace(tzinfo=UTC).timestamp())
+        if len(_ISO_SECONDS) >= _ISO_CACHE_MAX:
+            _ISO_SECONDS.clear()
+        _ISO_SECONDS[second] = base
+    return (base * 1_000_000 + int(fraction) * scale) / 1_000_000
+
+
 class ClfTimeParser:
     """``10/Oct/2000:13:55:36 -0700`` (Apache/Nginx ``%t``) with a one-entry cache.
 

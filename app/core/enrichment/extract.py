@@ -122,7 +122,8 @@ def store(event: LogEvent, fields: Mapping[str, Any]) -> None:
             if not (isinstance(value, str) and value.isdigit() and len(value) <= 5):
                 continue
             value = int(value)
-        elif key == "source_ip" and not looks_like_ip(value):
+        elif key == "source_ip" and not (  # looks_like_ip() inlined
+                value and ("." in value or ":" in value) and _IP_CHARS.issuperset(value)):
             key = "source_host"
         if key not in attrs:
             attrs[key] = value

@@ -34,6 +34,8 @@ _TOKEN = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/]*")
+# a whole segment of ASCII digits after a slash (what template_segment makes {id})
+_NUMBER_SEGMENT = re.compile(r"(?<=/)[0-9]+(?=/|\Z)")
 
 DEFAULT_CACHE_SIZE = 10_000
 MAX_CACHED_PATH = 2048  # longer paths are templated but not kept in the cache
@@ -75,7 +77,14 @@ class HttpEnricher:
     name = "http"
 
     def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        self._route: Callable[[str], str] = lru_cache(maxsize=cache_size)(template_route)
+        by_shape = lru_cache(maxsize=cache_size)(template_route)
+
+        def route_of_new_path(path: str) -> str:
+            # ids make most paths new: the path with its number segments already
+            # templated has the same route, and that is cached
+            return by_shape(_NUMBER_SEGMENT.sub("{id}", path))
+
+        self._route: Callable[[str], str] = lru_cache(maxsize=cache_size)(route_of_new_path)
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> HttpEnricher:

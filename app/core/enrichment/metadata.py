@@ -86,7 +86,7 @@ class ServiceMetaEnricher:
         service = event.service
         if not isinstance(service, str):
             return
-        found = self.directory.lookup(service)
+        found = self.directory._state[1].get(service)  # lookup() inlined: every event
         if found is None:
             return
         meta, env = found

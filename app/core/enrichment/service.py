@@ -131,7 +131,9 @@ class ServiceEnricher:
         service = event.service
         if service and service != UNKNOWN and service != event.source_name:
             return
-        found = self.resolve(event)
+        # resolve() has nothing to look at without attrs, sources or host patterns
+        found = (self.resolve(event) if event.attrs or self.sources or self.host_patterns
+                 else None)
         if found:
             event.service = found
         elif not service:

@@ -23,7 +23,7 @@ DEFAULT_CACHE_SIZE = 10_000
 DEFAULT_MAX_LENGTH = 1024  # only this prefix of the message shapes the template
 
 # a single quote counts only outside a word, so "it's" is not the start of a string
-_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"|(?<!\w)'(?:[^'\\]|\\.)*'(?!\w)""")
+_QUOTED = re.compile(r""""[^"\\]*(?:\\.[^"\\]*)*"|(?<!\w)'[^'\\]*(?:\\.[^'\\]*)*'(?!\w)""")
 _UUID = re.compile(
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
@@ -67,6 +67,27 @@ def _masked_with_id(message: str) -> tuple[str, str]:
     return template, template_id(template)
 
 
+# ``mask`` cannot tell the ASCII digits 1-9 apart: each class in its patterns holds all of
+# them or none ("0" is the one digit named, in "0x"), and every ASCII digit left after
+# the other passes is masked as a number. So a message's template is the template of the
+# message with 2-9 written as 1, and the cache is keyed by that: "port 51505" and "port
+# 42820" are one entry. Keys are UTF-8 bytes, where 0x30-0x39 only ever encode digits.
+_ONE_FOR_DIGIT = bytes.maketrans(b"23456789", b"11111111")
+
+
+def cache_key(message: str) -> bytes:
+    """The template cache key of ``message``: its UTF-8 with the digits 2-9 as 1."""
+    try:
+        raw = message.encode()
+    except UnicodeEncodeError:  # lone surrogates (undecodable input bytes)
+        raw = message.encode("utf-8", "surrogatepass")
+    return raw.translate(_ONE_FOR_DIGIT)
+
+
+def _masked_with_id_of_key(key: bytes) -> tuple[str, str]:
+    return _masked_with_id(key.decode("utf-8", "surrogatepass"))
+
+
 class TemplateEnricher:
     name = "template"
 
@@ -74,9 +95,16 @@ class TemplateEnricher:
                  max_length: int = DEFAULT_MAX_LENGTH) -> None:
         self.store_template = store_template
         self.max_length = max_length
-        # messages repeat (health checks, retries): the cache is keyed by the message
+        # messages repeat (health checks, retries): the cache is keyed by the message;
+        # a new message is looked up by ``cache_key`` in a second cache, as messages
+        # that differ in their numbers only (request ids, ports) share a template
+        by_key = lru_cache(maxsize=cache_size)(_masked_with_id_of_key)
+
+        def of_new_message(message: str) -> tuple[str, str]:
+            return by_key(cache_key(message))
+
         self._template: Callable[[str], tuple[str, str]] = lru_cache(maxsize=cache_size)(
-            _masked_with_id)
+            of_new_message)
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> TemplateEnricher:

@@ -36,7 +36,7 @@ class FormatDetector:
 
     def parse(self, text: str, ctx: RecordContext, declared: str | None = None) -> LogEvent:
         catalog = self.catalog
-        rule = catalog.rule_for(ctx.source_name)
+        rule = catalog.rule_for(ctx.source_name) if catalog.rules else None
         zone = None
         if rule is not None:
             zone = rule.timezone

@@ -97,6 +97,7 @@ class ParserCatalog:
                 BUILTIN["syslog3164"](rule.timezone)  # raises ValueError on an unknown zone
         self.rules = tuple(rules)
         self._parsers: dict[tuple[str, str], Parser] = {}
+        self._default_parsers: dict[str, Parser] = {}  # the same, for timezone None
         self._rule_cache: dict[str, SourceRule | None] = {}
 
     @property
@@ -108,6 +109,10 @@ class ParserCatalog:
 
     def get(self, name: str, timezone: str | None = None) -> Parser | None:
         """The parser ``name`` for ``timezone`` (cached), or None if unknown."""
+        if timezone is None:  # the common case: one lookup by name
+            parser = self._default_parsers.get(name)
+            if parser is not None:
+                return parser
         zone = timezone or self.default_timezone
         parser = self._parsers.get((name, zone))
         if parser is None:
@@ -115,6 +120,8 @@ class ParserCatalog:
             if factory is None:
                 return None
             parser = self._parsers[(name, zone)] = factory(zone)
+        if timezone is None:
+            self._default_parsers[name] = parser
         return parser
 
     def rule_for(self, source: str | None) -> SourceRule | None:

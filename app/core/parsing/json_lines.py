@@ -6,6 +6,8 @@ ECS allows both. What a line says beyond the canonical fields is kept in ``attrs
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -14,7 +16,7 @@ from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
 from app.core.severity import severity_number, severity_text
-from app.core.timeparse import epoch_from_iso, epoch_from_number
+from app.core.timeparse import epoch_from_iso, epoch_from_iso_utc, epoch_from_number
 
 # Aliases, first match wins. OTel names are capitalised; ECS names are dotted.
 TS = ("@timestamp", "timestamp", "ts", "time", "Timestamp", "date")
@@ -59,7 +61,18 @@ _CONTAINERS = frozenset(
     alias.rsplit(".", n)[0] for alias in _RANK for n in range(1, alias.count(".") + 1))
 
 Found = dict[str, tuple[int, str, Any]]  # field -> (rank, path, value)
-_HTTP_FIELDS = frozenset({"status", "method", "path", "latency_ms", "duration_ns"})
+Row = tuple[Any, ...]  # the value of each of _ROW in order, None if absent
+#: the fields in the order ``_event`` unpacks them
+_ROW = ("ts", "observed_ts", "level", "severity_number", "message", "service", "env", "host",
+        "logger", "trace_id", "span_id", "method", "path", "status", "bytes", "latency_ms",
+        "duration_ns", "client_ip", "user_agent", "error_type", "error_message", "error_stack")
+if sorted(_ROW) != sorted(_FIELDS):
+    raise RuntimeError("json_lines: _ROW must name every field of _FIELDS once")
+#: dotted alias -> every container path above it ("http.response.body.bytes" ->
+#: "http.response.body", "http.response", "http"); consumed paths are always aliases
+_HEADS: dict[str, tuple[str, ...]] = {
+    alias: tuple(alias.rsplit(".", n)[0] for n in range(1, alias.count(".") + 1))
+    for alias in _RANK if "." in alias}
 
 
 class JsonLinesParser:
@@ -78,179 +91,387 @@ class JsonLinesParser:
                              parser=self.name)
         # counting brackets (in C) bounds the depth; walk only when it could be too deep
         limit = ctx.max_json_depth
-        if text.count("{") + text.count("[") > limit and _depth(obj, limit) > limit:
+        brackets = text.count("{") + (text.count("[") if "[" in text else 0)
+        if brackets > limit and _depth(obj, limit) > limit:
             raise ParseError(Reason.JSON_TOO_DEEP, f"nesting deeper than {limit}",
                              parser=self.name)
-        return _Mapper(obj, self.name).event(ctx)
+        return _event(obj, ctx, self.name)
 
 
-class _Mapper:
-    """One object's mapping to a LogEvent; remembers which paths it consumed."""
+# The mapping runs once per line, so it is written flat: the fields arrive as one row
+# (``_map``), str and number values (the common case) are taken inline, the slow and
+# failing cases go to helpers. Fields are read in a fixed order, which decides the error
+# reported for a line with several bad fields.
 
-    __slots__ = ("found", "obj", "parser")
+def _event(obj: dict[str, Any], ctx: RecordContext, parser: str) -> LogEvent:
+    row, attrs = _map(obj)
+    (ts_raw, _observed, level_raw, number_raw, message, service_raw, env_raw, host_raw,
+     logger_raw, trace_raw, span_raw, method_raw, path_raw, status_raw, bytes_raw,
+     latency_raw, nanos_raw, client_ip_raw, user_agent_raw, error_type, error_message,
+     error_stack) = row
 
-    def __init__(self, obj: dict[str, Any], parser: str) -> None:
-        self.obj, self.parser = obj, parser
-        self.found: Found = {}
-        _collect(obj, "", self.found)
+    if ts_raw is None:
+        ts = ctx.observed_ts
+    else:
+        fast = epoch_from_iso_utc(ts_raw) if type(ts_raw) is str else None
+        ts = fast if fast is not None else _timestamp(ts_raw, parser)
 
-    @property
-    def consumed(self) -> set[str]:
-        return {path for _, path, _ in self.found.values()}
+    level = None if level_raw is None else (
+        (level_raw or None) if type(level_raw) is str else _text(level_raw, "level", parser))
+    severity = 0
+    if number_raw is not None:
+        number = _number(number_raw, "severity number", parser)
+        if 0 < number <= 24:
+            severity = int(number)
+    if severity == 0:
+        severity = severity_number(level)
 
-    def get(self, field: str) -> Any:
-        hit = self.found.get(field)
-        return None if hit is None else hit[2]
+    if message is not None and not isinstance(message, str):
+        message = orjson.dumps(message).decode()
+    http = None if (status_raw is None and method_raw is None and path_raw is None
+                    and latency_raw is None and nanos_raw is None) else _http(
+        status_raw, method_raw, path_raw, latency_raw, nanos_raw, client_ip_raw, bytes_raw,
+        user_agent_raw, parser)
+    if message is None:
+        message = "" if http is None else (
+            f"{http.method or '-'} {http.path or '-'} {http.status or '-'}")
 
-    def text(self, field: str, what: str) -> str | None:
-        hit = self.found.get(field)
-        if hit is None:
-            return None
-        value = hit[2]
-        if type(value) is str:
-            return value or None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, dict) and what == "service":  # {"service": {"name": ...}}
-            name = value.get("name")
-            return name if isinstance(name, str) and name else None
+    service = None if service_raw is None else (
+        (service_raw or None) if type(service_raw) is str
+        else _text(service_raw, "service", parser))
+    host = None if host_raw is None else (
+        (host_raw or None) if type(host_raw) is str else _text(host_raw, "host", parser))
+    env = None if env_raw is None else _text(env_raw, "env", parser)
+    logger = None if logger_raw is None else _text(logger_raw, "logger", parser)
+    trace_id = None if trace_raw is None else (
+        (trace_raw or None) if type(trace_raw) is str else _text(trace_raw, "trace id", parser))
+    span_id = None if span_raw is None else _text(span_raw, "span id", parser)
+
+    event_id = ctx.event_id
+    supplied_id = obj.get("event_id")
+    if isinstance(supplied_id, str) and supplied_id:
+        event_id = supplied_id  # a producer-supplied id wins (DESIGN §3)
+        attrs.pop("event_id", None)
+    otel_attrs = attrs.pop("Attributes", None)
+    if isinstance(otel_attrs, dict):
+        attrs.update(otel_attrs)
+    if error_type is not None or error_message is not None or error_stack is not None:
+        attrs["error"] = {key: value for key, value in (
+            ("type", error_type), ("message", error_message), ("stack_trace", error_stack))
+            if value is not None}
+    # positional, in LogEvent's field order: keyword arguments cost twice as much here
+    return LogEvent(
+        event_id, ts, ctx.observed_ts,
+        service or ctx.service or ctx.source_name or "unknown",  # service
+        message, severity,
+        level or (severity_text(severity) if severity else ""),  # severity_text
+        host, env, "kafka", ctx.source_name, logger, http,
+        None, trace_id, span_id, None, False,  # geo, trace, span, template_id, is_error
+        {}, attrs, parser)  # service_meta, attrs, parser
+
+
+def _http(status_raw: Any, method_raw: Any, path_raw: Any, latency_raw: Any,
+          nanos_raw: Any, client_ip_raw: Any, bytes_raw: Any, user_agent_raw: Any,
+          parser: str) -> HttpInfo | None:
+    status = None if status_raw is None else (
+        float(status_raw) if type(status_raw) is int or type(status_raw) is float
+        else _number(status_raw, "http status", parser))
+    method = None if method_raw is None else (
+        (method_raw or None) if type(method_raw) is str
+        else _text(method_raw, "http method", parser))
+    path = None if path_raw is None else (
+        (path_raw or None) if type(path_raw) is str else _text(path_raw, "http path", parser))
+    latency = None if latency_raw is None else (
+        float(latency_raw) if type(latency_raw) is int or type(latency_raw) is float
+        else _number(latency_raw, "latency", parser))
+    if latency is None and nanos_raw is not None:
+        latency = _number(nanos_raw, "event.duration", parser) / 1e6
+    client_ip = None if client_ip_raw is None else _text(client_ip_raw, "client ip", parser)
+    if status is None and method is None and path is None and latency is None:
+        return None
+    size = None if bytes_raw is None else (
+        float(bytes_raw) if type(bytes_raw) is int or type(bytes_raw) is float
+        else _number(bytes_raw, "bytes", parser))
+    if status is not None and not 100 <= status <= 999:
+        raise ParseError(Reason.BAD_FIELD, f"http status {status:g} out of range",
+                         parser=parser)
+    user_agent = (None if user_agent_raw is None
+                  else _text(user_agent_raw, "user agent", parser))
+    # positional, in HttpInfo's field order (route and protocol are None)
+    return HttpInfo(method, path, None, None, None if status is None else int(status),
+                    None if size is None else int(size), latency, client_ip, None, user_agent)
+
+
+def _text(value: Any, what: str, parser: str) -> str | None:
+    """A text field's value (``value`` is not None)."""
+    if type(value) is str:
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict) and what == "service":  # {"service": {"name": ...}}
+        name = value.get("name")
+        return name if isinstance(name, str) and name else None
+    raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}", parser=parser)
+
+
+def _number(value: Any, what: str, parser: str) -> float:
+    """A number field's value (``value`` is not None)."""
+    if type(value) is int or type(value) is float:
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
-                         parser=self.parser)
+                         parser=parser)
+    try:
+        return float(value)
+    except ValueError:
+        raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {str(value)[:64]!r}",
+                         parser=parser) from None
 
-    def number(self, field: str, what: str) -> float | None:
-        hit = self.found.get(field)
-        if hit is None:
-            return None
-        value = hit[2]
-        if type(value) is int or type(value) is float:
-            return float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ParseError(Reason.BAD_FIELD, f"{what} is a {type(value).__name__}",
-                             parser=self.parser)
+
+def _timestamp(raw: Any, parser: str) -> float:
+    """The event time of a timestamp field (``raw`` is not None)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ParseError(Reason.BAD_FIELD, f"timestamp is a {type(raw).__name__}",
+                         parser=parser)
+    if isinstance(raw, str):
         try:
-            return float(value)
+            return epoch_from_iso(raw)
         except ValueError:
-            raise ParseError(Reason.BAD_FIELD, f"{what} is not a number: {str(value)[:64]!r}",
-                             parser=self.parser) from None
-
-    def timestamp(self, field: str, fallback: float) -> float:
-        raw = self.get(field)
-        if raw is None:
-            return fallback
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise ParseError(Reason.BAD_FIELD, f"timestamp is a {type(raw).__name__}",
-                             parser=self.parser)
-        if isinstance(raw, str):
             try:
-                return epoch_from_iso(raw)
+                return epoch_from_number(float(raw))
             except ValueError:
-                try:
-                    return epoch_from_number(float(raw))
-                except ValueError:
-                    raise ParseError(Reason.BAD_FIELD, f"unreadable timestamp {raw[:64]!r}",
-                                     parser=self.parser) from None
-        return epoch_from_number(float(raw))
-
-    def event(self, ctx: RecordContext) -> LogEvent:
-        ts = self.timestamp("ts", ctx.observed_ts)
-        level = self.text("level", "level")
-        number = self.number("severity_number", "severity number")
-        severity = int(number) if number is not None and 0 < number <= 24 else 0
-        if severity == 0:
-            severity = severity_number(level)
-        message = self.get("message")
-        if message is not None and not isinstance(message, str):
-            message = orjson.dumps(message).decode()
-        http = self.http()
-        if message is None:
-            message = "" if http is None else (
-                f"{http.method or '-'} {http.path or '-'} {http.status or '-'}")
-        event = LogEvent(
-            event_id=ctx.event_id,
-            ts=ts,
-            observed_ts=ctx.observed_ts,
-            service=self.text("service", "service") or ctx.service or ctx.source_name or "unknown",
-            message=message,
-            severity_number=severity,
-            severity_text=level or (severity_text(severity) if severity else ""),
-            host=self.text("host", "host"),
-            env=self.text("env", "env"),
-            source_name=ctx.source_name,
-            logger=self.text("logger", "logger"),
-            http=http,
-            trace_id=self.text("trace_id", "trace id"),
-            span_id=self.text("span_id", "span id"),
-            parser=self.parser,
-        )
-        supplied_id = self.obj.get("event_id")
-        if isinstance(supplied_id, str) and supplied_id:
-            event.event_id = supplied_id  # a producer-supplied id wins (DESIGN §3)
-        error = {key: v for key, field in (("type", "error_type"), ("message", "error_message"),
-                                          ("stack_trace", "error_stack"))
-                 if (v := self.get(field)) is not None}
-        consumed = self.consumed
-        if isinstance(supplied_id, str) and supplied_id:
-            consumed.add("event_id")
-        attrs = _unconsumed(self.obj, consumed) if consumed else dict(self.obj)
-        otel_attrs = attrs.pop("Attributes", None)
-        if isinstance(otel_attrs, dict):
-            attrs.update(otel_attrs)
-        if error:
-            attrs["error"] = error
-        event.attrs = attrs
-        return event
-
-    def http(self) -> HttpInfo | None:
-        if self.found.keys().isdisjoint(_HTTP_FIELDS):
-            return None
-        status = self.number("status", "http status")
-        method = self.text("method", "http method")
-        path = self.text("path", "http path")
-        latency = self.number("latency_ms", "latency")
-        if latency is None and (nanos := self.number("duration_ns", "event.duration")) is not None:
-            latency = nanos / 1e6
-        client_ip = self.text("client_ip", "client ip")
-        if status is None and method is None and path is None and latency is None:
-            return None
-        size = self.number("bytes", "bytes")
-        if status is not None and not 100 <= status <= 999:
-            raise ParseError(Reason.BAD_FIELD, f"http status {status:g} out of range",
-                             parser=self.parser)
-        return HttpInfo(method=method, path=path, status=None if status is None else int(status),
-                        bytes=None if size is None else int(size), duration_ms=latency,
-                        client_ip=client_ip, user_agent=self.text("user_agent", "user agent"))
+                raise ParseError(Reason.BAD_FIELD, f"unreadable timestamp {raw[:64]!r}",
+                                 parser=parser) from None
+    return epoch_from_number(float(raw))
 
 
-def _collect(obj: dict[str, Any], prefix: str, found: Found) -> None:
+# ---------------------------------------------------------------- fields and attrs
+#
+# The reference walk: ``_collect`` notes every alias the object has (a lower rank wins, a
+# None value counts as absent) and ``_unconsumed`` is what remains for ``attrs``. It
+# costs a dict lookup or two per key, every line. Lines of one source share their
+# *shape* (keys in order, at every level the walk visits), and the outcome of the walk
+# depends on the shape alone once the winning values are known not to be None: so
+# ``_Plan`` records, per shape, which keys hold the fields and which keys are left for
+# ``attrs``, and a line of a known shape is mapped by a few C-level item fetches.
+
+def _map(obj: dict[str, Any]) -> tuple[Row, dict[str, Any]]:
+    """``(the row of field values, attrs)`` of an object (attrs still hold ``event_id``)."""
+    # keys or shapes seen once may never come back (ids in keys): plan them the second time
+    keys = tuple(obj)
+    top = _TOP.get(keys)
+    if top is None:
+        if len(_TOP) >= _TOP_MAX:
+            _TOP.clear()
+        _TOP[keys] = _SEEN_ONCE
+        plan = None
+    else:
+        if top is _SEEN_ONCE:
+            top = _TOP[keys] = _Top(keys)
+        containers = top.containers
+        shape: Shape = tuple([
+            _shape(value, below) if type(value := obj[key]) is dict else None
+            for key, below in containers]) if containers else ()
+        plans = top.plans
+        plan = plans.get(shape)
+        if plan is None:
+            if len(plans) >= _PLANS_MAX:
+                plans.clear()
+            plans[shape] = _SEEN_ONCE
+        elif plan is _SEEN_ONCE:
+            plan = plans[shape] = _Plan(obj)
+    if plan is not None and plan is not _SEEN_ONCE:
+        got = plan.top(obj)
+        for where, fetch in plan.nested:
+            node = obj
+            for key in where:
+                node = node[key]
+            got += fetch(node)
+        if None not in got:
+            return plan.arrange(got + _ABSENT), _rest(obj, plan.attrs) if plan.attrs else {}
+        # a winning alias is null in this line: the walk decides
+    found: Found = {}
+    _collect(obj, found)
+    consumed = {hit[1] for hit in found.values()}
+    return (tuple([found[name][2] if name in found else None for name in _ROW]),
+            _unconsumed(obj, consumed) if consumed else dict(obj))
+
+
+def _collect(obj: dict[str, Any], found: Found, prefix: str = "") -> None:
     """Walk only the keys the line has, noting every alias of a canonical field."""
+    rank_of, containers = _RANK, _CONTAINERS
     for key, value in obj.items():
-        path = prefix + key if prefix else key
         if value is None:
             continue
-        hit = _RANK.get(path)
+        path = prefix + key
+        hit = rank_of.get(path)
         if hit is not None:
             name, rank = hit
             prev = found.get(name)
             if prev is None or rank < prev[0]:
                 found[name] = (rank, path, value)
-        if path in _CONTAINERS and isinstance(value, dict):
-            _collect(value, path + ".", found)
+        if path in containers and isinstance(value, dict):
+            _collect(value, found, path + ".")
 
 
-def _unconsumed(obj: dict[str, Any], consumed: set[str], prefix: str = "") -> dict[str, Any]:
+def _unconsumed(obj: dict[str, Any], consumed: set[str]) -> dict[str, Any]:
     """``obj`` without the consumed paths (containers emptied by that are dropped)."""
+    heads = _heads(consumed)
+    if not heads:
+        return {k: v for k, v in obj.items() if k not in consumed}
+    return _prune(obj, consumed, heads, "")
+
+
+def _heads(consumed: set[str]) -> set[str]:
+    heads: set[str] = set()
+    for path in consumed:
+        above = _HEADS.get(path)
+        if above is not None:
+            heads.update(above)
+    return heads
+
+
+def _prune(obj: dict[str, Any], consumed: set[str], heads: set[str],
+           prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         path = prefix + key
         if path in consumed:
             continue
-        if isinstance(value, dict) and any(c.startswith(path + ".") for c in consumed):
-            rest = _unconsumed(value, consumed, path + ".")
+        if path in heads and isinstance(value, dict):
+            rest = _prune(value, consumed, heads, path + ".")
             if rest:
                 out[key] = rest
         else:
             out[key] = value
     return out
+
+
+Shape = tuple[Any, ...]
+Fetch = Callable[[dict[str, Any]], tuple[Any, ...]]
+#: what is left for attrs: (key, None) keeps the value, (key, Rest) keeps what is left of
+#: a container; empty containers are already left out
+Rest = tuple[tuple[str, "Rest | None"], ...]
+_LEVELS: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+_LEVELS_MAX = 2048
+_TOP_MAX = 512  # distinct top-level key sequences
+_PLANS_MAX = 64  # distinct shapes below one top-level key sequence
+
+
+def _containers(prefix: str, keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The keys of a level the walk descends into (when their value is an object)."""
+    return tuple((key, f"{prefix}{key}.") for key in keys if prefix + key in _CONTAINERS)
+
+
+class _Top:
+    """One sequence of top-level keys: its container keys and the plans of its shapes."""
+
+    __slots__ = ("containers", "plans")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.containers = _containers("", keys)
+        self.plans: dict[Shape, _Plan] = {}
+
+
+def _shape(obj: dict[str, Any], prefix: str) -> Shape:
+    """The keys of a nested object in order, and the shape of each container the walk
+    enters (None for a container key whose value is not an object)."""
+    keys = tuple(obj)
+    level = (prefix, keys)
+    containers = _LEVELS.get(level)
+    if containers is None:
+        if len(_LEVELS) >= _LEVELS_MAX:
+            _LEVELS.clear()
+        containers = _LEVELS[level] = _containers(prefix, keys)
+    if not containers:
+        return keys
+    return keys, tuple([_shape(value, below) if type(value := obj[key]) is dict else None
+                        for key, below in containers])
+
+
+class _Plan:
+    """The walk's outcome for one shape, on the assumption that no alias is null.
+
+    ``top`` fetches the values of the top-level keys that hold fields, each of
+    ``nested`` (keys down to an object, fetch) those of one nested object; ``arrange``
+    orders all of them (and None for the fields the shape lacks) as a row of
+    ``_ROW``. ``attrs`` is what ``_unconsumed`` leaves. Built by the same rules as
+    ``_collect`` and ``_prune``.
+    """
+
+    __slots__ = ("arrange", "attrs", "nested", "top")
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        found: dict[str, tuple[int, str, tuple[str, ...]]] = {}
+        _plan_walk(obj, found, "", ())
+        by_object: dict[tuple[str, ...], list[tuple[str, str]]] = {(): []}
+        for name, (_, _, key_path) in found.items():
+            by_object.setdefault(key_path[:-1], []).append((key_path[-1], name))
+        position: dict[str, int] = {}
+        fetches: list[tuple[tuple[str, ...], Fetch]] = []
+        offset = 0
+        for where, pairs in by_object.items():
+            keys = [key for key, _ in pairs]
+            if len(keys) == 1:  # itemgetter of one key returns the bare value: ask twice
+                keys *= 2
+            fetches.append((where, itemgetter(*keys) if keys else _nothing))
+            for index, (_, name) in enumerate(pairs):
+                position[name] = offset + index
+            offset += len(keys)
+        (_, self.top), *nested = fetches
+        self.nested = tuple(nested)
+        # the row: fetched values, then the None that _map appends for absent fields
+        self.arrange: Callable[[tuple[Any, ...]], Row] = itemgetter(
+            *[position.get(name, offset) for name in _ROW])
+        consumed = {path for _, path, _ in found.values()}
+        self.attrs = _plan_rest(obj, consumed, _heads(consumed), "")
+
+
+def _nothing(_: dict[str, Any]) -> tuple[Any, ...]:
+    return ()
+
+
+def _plan_walk(obj: dict[str, Any], found: dict[str, tuple[int, str, tuple[str, ...]]],
+               prefix: str, keys: tuple[str, ...]) -> None:
+    """``_collect`` with every value taken as not null, noting key paths."""
+    for key, value in obj.items():
+        path = prefix + key
+        hit = _RANK.get(path)
+        if hit is not None:
+            name, rank = hit
+            prev = found.get(name)
+            if prev is None or rank < prev[0]:
+                found[name] = (rank, path, (*keys, key))
+        if path in _CONTAINERS and type(value) is dict:
+            _plan_walk(value, found, path + ".", (*keys, key))
+
+
+def _plan_rest(obj: dict[str, Any], consumed: set[str], heads: set[str],
+               prefix: str) -> Rest:
+    """``_prune`` as a recipe."""
+    out: list[tuple[str, Rest | None]] = []
+    for key, value in obj.items():
+        path = prefix + key
+        if path in consumed:
+            continue
+        if path in heads and type(value) is dict:
+            rest = _plan_rest(value, consumed, heads, path + ".")
+            if rest:
+                out.append((key, rest))
+        else:
+            out.append((key, None))
+    return tuple(out)
+
+
+def _rest(obj: dict[str, Any], rest: Rest) -> dict[str, Any]:
+    if not rest:
+        return {}
+    return {key: obj[key] if below is None else _rest(obj[key], below) for key, below in rest}
+
+
+_SEEN_ONCE: Any = object()
+_ABSENT = (None,)
+_TOP: dict[tuple[str, ...], _Top] = {}  # or _SEEN_ONCE
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -23,7 +23,7 @@ from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
 from app.core.parsing.pattern import in_epoch_range
 from app.core.severity import severity_from_http_status, severity_number, severity_text
-from app.core.timeparse import epoch_from_iso, epoch_from_number
+from app.core.timeparse import epoch_from_iso, epoch_from_iso_utc, epoch_from_number
 
 # key, "=", quoted value (the closing quote is optional), bare value, stray token
 _TOKEN = re.compile(
@@ -61,6 +61,10 @@ _NUMERIC_KEYS = frozenset(("bytes", "size", "pid", "tid", "port", "line", "linen
                            "attempt", "retries", *_MS_KEYS))
 _CONVERTED = frozenset(("ts", "level", "duration", "status", "bytes"))
 _HTTP_ROLES = frozenset(("duration", "status", "bytes", "method", "path", "client_ip"))
+#: the mapped keys of a line -> (key, role, plain text?) by rank
+_ORDER: dict[frozenset[str], tuple[tuple[str, str, bool], ...]] = {}
+_ORDER_MAX = 1024
+_DURATION_START = frozenset("+-.0123456789")  # what _DURATION can match first
 
 
 def parse_duration_ms(text: str) -> float:
@@ -154,19 +158,23 @@ class LogfmtParser:
             raise ParseError(Reason.FORMAT_MISMATCH, "no key=value pair in the line",
                              parser=self.name)
         fields, stray = parse_pairs(text)
-        if list(fields.values()).count(True) == len(fields):  # only flags
+        values = iter(fields.values())
+        # only flags (a first value that is not a flag settles it without the count)
+        if not fields or (next(values) is True
+                          and list(values).count(True) == len(fields) - 1):
             raise ParseError(Reason.FORMAT_MISMATCH, "no key=value pair in the line",
                              parser=self.name)
         role = self._map(fields)
+        get = role.get
         http = None
         if not _HTTP_ROLES.isdisjoint(role):
-            client_ip = role.get("client_ip")
+            client_ip = get("client_ip")
             if client_ip is None and isinstance(fields.get("fwd"), str):
                 client_ip = fields["fwd"].split(",")[0].strip() or None  # Heroku; fwd stays
-            http = HttpInfo(method=role.get("method"), path=role.get("path"),
-                            status=role.get("status"), bytes=role.get("bytes"),
-                            duration_ms=role.get("duration"), client_ip=client_ip)
-        level = role.get("level")
+            # positional, in HttpInfo's field order: keyword arguments cost twice as much
+            http = HttpInfo(get("method"), get("path"), None, None, get("status"),
+                            get("bytes"), get("duration"), client_ip)
+        level = get("level")
         number = severity_number(level)
         if level is None and http is not None and http.status is not None:
             number = severity_from_http_status(http.status)
@@ -174,30 +182,35 @@ class LogfmtParser:
             fields[key] = _number(fields[key])
         if stray:
             fields["_unparsed"] = " ".join(stray)
+        # positional, in LogEvent's field order
         return LogEvent(
-            event_id=ctx.event_id, ts=role.get("ts", ctx.observed_ts), observed_ts=ctx.observed_ts,
-            service=ctx.service or role.get("service") or ctx.source_name or "unknown",
-            message=role.get("message", text), severity_number=number,
-            severity_text=level or severity_text(number), host=role.get("host"),
-            env=role.get("env"), source_name=ctx.source_name, logger=role.get("logger"),
-            http=http, trace_id=role.get("trace_id"), span_id=role.get("span_id"),
-            attrs=fields, parser=self.name,
-        )
+            ctx.event_id, get("ts", ctx.observed_ts), ctx.observed_ts,
+            ctx.service or get("service") or ctx.source_name or "unknown",  # service
+            get("message", text), number, level or severity_text(number),
+            get("host"), get("env"), "kafka", ctx.source_name, get("logger"), http,
+            None, get("trace_id"), get("span_id"), None, False,  # geo .. is_error
+            {}, fields, self.name)  # service_meta, attrs, parser
 
     def _map(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Move the well-known keys out of ``fields``: role -> converted value."""
         found: dict[str, Any] = {}
         present = _MAPPED.intersection(fields)
-        for key in sorted(present, key=_RANK.__getitem__) if len(present) > 1 else present:
+        order = _ORDER.get(present)
+        if order is None:  # lines of a source share their keys: sort each set once
+            if len(_ORDER) >= _ORDER_MAX:
+                _ORDER.clear()
+            order = _ORDER[present] = tuple(
+                (key, _ROLES[key], _ROLES[key] not in _CONVERTED and key != "service")
+                for key in sorted(present, key=_RANK.__getitem__))
+        for key, role, plain in order:
             raw = fields[key]
             if raw.__class__ is not str:  # True (a flag) or a list (a repeated key)
                 if raw.__class__ is not list or raw[-1].__class__ is not str:
                     continue
                 raw = raw[-1]  # the last value counts
-            role = _ROLES[key]
             if role in found:
                 continue
-            if role not in _CONVERTED and key != "service":  # plain text: the common case
+            if plain:  # plain text: the common case
                 if raw:
                     found[role] = raw
                     del fields[key]
@@ -213,7 +226,8 @@ class LogfmtParser:
                 value = int(raw) if len(raw) == 3 and raw.isascii() and raw.isdigit() else None
             elif role == "bytes":
                 value = int(raw) if len(raw) < 19 and raw.isascii() and raw.isdigit() else None
-            elif _DURATION.fullmatch(raw):  # service=8ms: Heroku's request duration
+            elif raw[:1] in _DURATION_START and _DURATION.fullmatch(raw):
+                # service=8ms: Heroku's request duration
                 duration = _duration(key, raw)
                 if duration is not None and "duration" not in found:
                     found["duration"] = duration
@@ -230,7 +244,9 @@ class LogfmtParser:
         """Epoch of an ISO 8601 or epoch value; None if it is no timestamp (``time=12ms``)."""
         try:
             if raw[:4].isascii() and raw[:4].isdigit() and raw[4:5] == "-":
-                epoch = _iso_or_go(raw)
+                epoch = epoch_from_iso_utc(raw)  # the usual shape, from a cache
+                if epoch is None:
+                    epoch = _iso_or_go(raw)
             elif raw.isascii() and raw.replace(".", "", 1).isdigit() and float(raw) >= 1e9:
                 epoch = epoch_from_number(float(raw))  # s, ms, µs or ns by magnitude
             else:

@@ -50,6 +50,7 @@ _TRACEBACK = "Traceback (most recent call last):"
 _EXC_TYPE = re.compile(r"[A-Za-z_][\w.]*")
 _JAVA_EXC = re.compile(r"([A-Za-z_$][\w$]*(?:\.[\w$]+)+)(?:: (.*))?")
 _BANDS = (TRACE, DEBUG, INFO, WARN, ERROR, FATAL)
+_POW10 = tuple(10.0 ** n for n in range(10))  # a fraction has 1-9 digits
 
 
 def python_severity(level: str) -> int:
@@ -100,12 +101,13 @@ class PythonLoggingParser:
             if exception is not None:
                 attrs["exception"] = exception
         number = python_severity(level)
+        # positional, in LogEvent's field order: keyword arguments cost twice as much here
         return LogEvent(
-            event_id=ctx.event_id, ts=ts, observed_ts=ctx.observed_ts,
-            service=ctx.service or ctx.source_name or "unknown", message=message,
-            severity_number=number, severity_text=level, source_name=ctx.source_name,
-            logger=logger or None, attrs=attrs, parser=self.name,
-        )
+            ctx.event_id, ts, ctx.observed_ts,
+            ctx.service or ctx.source_name or "unknown",  # service
+            message, number, level, None, None, "kafka", ctx.source_name,  # .. source_name
+            logger or None, None, None, None, None, None, False,  # logger .. is_error
+            {}, attrs, self.name)  # service_meta, attrs, parser
 
     def _timestamped(self, first: str, attrs: dict[str, object]) -> tuple[str, str, str, float]:
         stamp = _TS.match(first)
@@ -143,7 +145,7 @@ class PythonLoggingParser:
                 self._seconds.clear()
             self._seconds[key] = epoch
         if fraction:
-            return epoch + int(fraction) / 10.0 ** len(fraction)
+            return epoch + int(fraction) / _POW10[len(fraction)]
         return epoch
 
 

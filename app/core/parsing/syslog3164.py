@@ -82,16 +82,24 @@ class Syslog3164Parser:
          message) = line.groups()
         pri: Pri | None = decode_pri(pri_s, self.name) if pri_s is not None else None
         if minute is not None:
-            ts = self._bsd_ts(minute, int(sec), ctx.observed_ts)
+            observed = ctx.observed_ts
+            second = int(sec)
+            # _bsd_ts() for a minute of the receive year already seen (nearly every line)
+            base = (self._minutes.get((minute, self._year))
+                    if self._year_start <= observed < self._year_end and second <= 60
+                    else None)
+            if base is not None and observed - 364 * _DAY <= base + second <= observed + _DAY:
+                ts = float(base + second)
+            else:
+                ts = self._bsd_ts(minute, second, observed)
         else:
             try:
                 ts = self._iso(iso_s, frac, offset)
             except ValueError as exc:
                 raise ParseError(Reason.BAD_FIELD, str(exc), parser=self.name) from None
         pid = pid1 or pid2
-        return build_event(ctx, parser=self.name, ts=ts, message=message or "", pri=pri,
-                           host=host, program=tag1 or tag2,
-                           attrs={} if pid is None else {"pid": int(pid)})
+        return build_event(ctx, self.name, ts, message or "", pri, host, tag1 or tag2,
+                           {} if pid is None else {"pid": int(pid)})
 
     # ------------------------------------------------------------------ timestamps
     def _bsd_ts(self, minute: str, second: int, observed: float) -> float:
