@@ -22,7 +22,7 @@ from collections.abc import Callable
 import orjson
 
 from app.core.parsing import FormatDetector, RecordContext
-from app.core.parsing.http_access import _LINE
+from app.core.parsing.http_access import _HEAD as _LINE
 from app.generator import LineFactory
 
 
