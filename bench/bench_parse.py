@@ -28,15 +28,9 @@ from app.generator import LineFactory
 
 def corpus(lines: int) -> tuple[list[str], list[str]]:
     factory = LineFactory(seed=1)
-    json_lines: list[str] = []
-    access_lines: list[str] = []
     now = 1_795_000_000.0
-    while len(json_lines) < lines or len(access_lines) < lines:
-        line = factory.make(now)
-        now += 0.01
-        target = json_lines if line.text.startswith("{") else access_lines
-        if len(target) < lines:
-            target.append(line.text)
+    json_lines = [factory._app(now + i * 0.01, "checkout").text for i in range(lines)]
+    access_lines = [factory._access(now + i * 0.01).text for i in range(lines)]
     return json_lines, access_lines
 
 
