@@ -1,0 +1,1 @@
+"""Window aggregation: mergeable per-window statistics, pure and serialisable."""

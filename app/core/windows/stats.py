@@ -1,0 +1,170 @@
+"""Statistics of one tumbling window, built from canonical event documents.
+
+A window is identified by (service, route or None, size in seconds, start). Its state
+folds events in, merges with another window of the same key (a batch's partial into the
+table's value, or tumbling windows into a longer view), and round-trips through JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.timeparse import epoch_from_iso, epoch_from_iso_utc
+from app.core.windows.latency import LatencySketch
+from app.core.windows.topn import TopN
+
+SEVERITY_BANDS = ("unspecified", "trace", "debug", "info", "warn", "error", "fatal")
+TOP_CAPACITY = 20
+
+
+def severity_band(number: int) -> str:
+    if number <= 0:
+        return "unspecified"
+    return SEVERITY_BANDS[min((number - 1) // 4 + 1, 6)]
+
+
+def window_start(ts: float, size: int) -> float:
+    return ts - ts % size
+
+
+def event_time(doc: dict[str, Any]) -> float:
+    text = str(doc["ts"])
+    epoch = epoch_from_iso_utc(text)
+    return epoch if epoch is not None else epoch_from_iso(text)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class WindowKey:
+    service: str
+    route: str | None
+    size: int
+    start: float
+
+    @property
+    def end(self) -> float:
+        return self.start + self.size
+
+    def table_key(self) -> str:
+        """A stable string key for tables and documents."""
+        return f"{self.service}|{self.route or ''}|{self.size}|{self.start:.0f}"
+
+    @classmethod
+    def from_table_key(cls, key: str) -> WindowKey:
+        service, route, size, start = key.rsplit("|", 3)
+        return cls(service, route or None, int(size), float(start))
+
+
+@dataclass(slots=True)
+class WindowStats:
+    events: int = 0
+    errors: int = 0
+    bytes: int = 0
+    severity: dict[str, int] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    latency: LatencySketch = field(default_factory=LatencySketch)
+    routes: TopN = field(default_factory=lambda: TopN(TOP_CAPACITY))
+    clients: TopN = field(default_factory=lambda: TopN(TOP_CAPACITY))
+    error_messages: TopN = field(default_factory=lambda: TopN(TOP_CAPACITY))
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.events += 1
+        band = severity_band(int(doc.get("severity_number") or 0))
+        self.severity[band] = self.severity.get(band, 0) + 1
+        http = doc.get("http")
+        if isinstance(http, dict):
+            status_class = http.get("status_class")
+            if status_class:
+                self.status[status_class] = self.status.get(status_class, 0) + 1
+            size = http.get("bytes")
+            if isinstance(size, int):
+                self.bytes += size
+            duration = http.get("duration_ms")
+            if isinstance(duration, int | float):
+                self.latency.add(float(duration))
+            route = http.get("route") or http.get("path")
+            if route:
+                self.routes.add(str(route))
+            client = http.get("client_ip")
+            if client:
+                self.clients.add(str(client))
+        if doc.get("is_error"):
+            self.errors += 1
+            self.error_messages.add(str(doc.get("message", ""))[:200])
+
+    def merge(self, other: WindowStats) -> None:
+        self.events += other.events
+        self.errors += other.errors
+        self.bytes += other.bytes
+        for mine, theirs in ((self.severity, other.severity), (self.status, other.status)):
+            for k, n in theirs.items():
+                mine[k] = mine.get(k, 0) + n
+        self.latency.merge(other.latency)
+        self.routes.merge(other.routes)
+        self.clients.merge(other.clients)
+        self.error_messages.merge(other.error_messages)
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.events if self.events else 0.0
+
+    def final(self, key: WindowKey) -> dict[str, Any]:
+        """The closed window's document (MongoDB ``window_stats``, ``windows.closed``)."""
+        return {
+            "_id": key.table_key(), "service": key.service, "route": key.route,
+            "granularity_s": key.size, "start": key.start, "end": key.end,
+            "events": self.events, "errors": self.errors, "error_rate": self.error_rate,
+            "bytes": self.bytes, "severity": dict(self.severity), "status": dict(self.status),
+            "latency_ms": self.latency.summary(),
+            "top_routes": self.routes.top(10), "top_clients": self.clients.top(10),
+            "top_errors": self.error_messages.top(5),
+        }
+
+    def to_state(self) -> dict[str, Any]:
+        return {"n": self.events, "e": self.errors, "b": self.bytes, "sev": self.severity,
+                "st": self.status, "lat": self.latency.to_state(),
+                "r": self.routes.to_state(), "c": self.clients.to_state(),
+                "m": self.error_messages.to_state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> WindowStats:
+        return cls(events=int(state["n"]), errors=int(state["e"]), bytes=int(state["b"]),
+                   severity=dict(state["sev"]), status=dict(state["st"]),
+                   latency=LatencySketch.from_state(state["lat"]),
+                   routes=TopN.from_state(state["r"]), clients=TopN.from_state(state["c"]),
+                   error_messages=TopN.from_state(state["m"]))
+
+
+def fold(docs: list[dict[str, Any]], service_sizes: tuple[int, ...] = (10, 60),
+         route_sizes: tuple[int, ...] = (60,)) -> dict[WindowKey, WindowStats]:
+    """Per-window partials of a batch: each touched window once, ready to merge."""
+    partials: dict[WindowKey, WindowStats] = {}
+    for doc in docs:
+        ts = event_time(doc)
+        service = str(doc.get("service") or "unknown")
+        keys = [WindowKey(service, None, size, window_start(ts, size)) for size in service_sizes]
+        http = doc.get("http")
+        route = http.get("route") if isinstance(http, dict) else None
+        if route:
+            keys += [WindowKey(service, str(route), size, window_start(ts, size))
+                     for size in route_sizes]
+        for key in keys:
+            stats = partials.get(key)
+            if stats is None:
+                stats = partials[key] = WindowStats()
+            stats.add(doc)
+    return partials
+
+
+def rollup(windows: list[tuple[WindowKey, WindowStats]], size: int) -> dict[WindowKey, WindowStats]:
+    """Longer views (5 min, 1 h) built by merging tumbling windows, not by new state."""
+    out: dict[WindowKey, WindowStats] = {}
+    for key, stats in windows:
+        if size % key.size:
+            raise ValueError(f"a {size}s view cannot be built from {key.size}s windows")
+        target = WindowKey(key.service, key.route, size, window_start(key.start, size))
+        merged = out.get(target)
+        if merged is None:
+            merged = out[target] = WindowStats()
+        merged.merge(stats)
+    return out
