@@ -149,7 +149,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 print(f"line {number}: dead letter ({letter.stage}/{letter.reason.value}"
                       f", parser {letter.parser}): {letter.error}", file=sys.stderr)
                 letters += 1
-    print(f"{events} events, {letters} dead letters", file=sys.stderr)
+    print(f"{events} event{'' if events == 1 else 's'}, {letters} dead "
+          f"letter{'' if letters == 1 else 's'}", file=sys.stderr)
     return 0 if letters == 0 else 1
 
 

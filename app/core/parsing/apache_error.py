@@ -19,8 +19,8 @@ from datetime import tzinfo
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.parsing.pattern import CACHE_MAX, resolve_tz, wall_epoch
 from app.core.severity import DEBUG, ERROR, FATAL, INFO, TRACE, WARN
+from app.core.timeformat import CACHE_MAX, resolve_tz, wall_epoch
 
 _LINE = re.compile(
     r"\[((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)"  # 1 time

@@ -21,8 +21,8 @@ from typing import Any
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.parsing.pattern import in_epoch_range
 from app.core.severity import severity_from_http_status, severity_number, severity_text
+from app.core.timeformat import in_epoch_range
 from app.core.timeparse import epoch_from_iso, epoch_from_iso_utc, epoch_from_number
 
 # key, "=", quoted value (the closing quote is optional), bare value, stray token

@@ -20,8 +20,8 @@ from datetime import tzinfo
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.parsing.pattern import CACHE_MAX, resolve_tz, wall_epoch
 from app.core.severity import DEBUG, ERROR, FATAL, INFO, WARN
+from app.core.timeformat import CACHE_MAX, resolve_tz, wall_epoch
 
 _HEAD = re.compile(
     r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[([a-z]+)\] (\d{1,18})#(\d{1,18}): "

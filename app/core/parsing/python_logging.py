@@ -23,8 +23,8 @@ from datetime import UTC, tzinfo
 from app.core.errors import ParseError, Reason
 from app.core.events import LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.parsing.pattern import CACHE_MAX, resolve_tz, wall_epoch
 from app.core.severity import DEBUG, ERROR, FATAL, INFO, TRACE, WARN, severity_number
+from app.core.timeformat import CACHE_MAX, resolve_tz, wall_epoch
 
 _KNOWN = r"(?:CRITICAL|FATAL|ERROR|WARNING|WARN|NOTICE|INFO|DEBUG|TRACE|SEVERE|Level \d{1,3})"
 _ANY = r"(?:[A-Z][A-Z0-9_]{1,15}|Level \d{1,3})"

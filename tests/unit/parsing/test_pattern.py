@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from app.core.errors import ParseError, Reason
 from app.core.parsing.base import RecordContext
-from app.core.parsing.pattern import PatternParser, TimeFormat, resolve_tz, wall_epoch
+from app.core.parsing.pattern import PatternParser
+from app.core.timeformat import TimeFormat, resolve_tz, wall_epoch
 from app.core.timeparse import epoch_from_iso
 
 OBSERVED = epoch_from_iso("2026-11-22T04:00:00Z")
