@@ -19,6 +19,7 @@ from app.core.indexing import (
     RETRYABLE_STATUSES,
     bulk_operations,
     classify_bulk_items,
+    expired_indices,
     index_template,
 )
 from app.metrics import SINK_LATENCY, SINK_RETRIES
@@ -69,6 +70,16 @@ class ElasticsearchSink:
                             len(pending), len(docs), attempt)
                 await asyncio.sleep(self._backoff(attempt))
         return rejected
+
+    async def delete_expired(self, keep_days: int, today: str) -> list[str]:
+        """Retention: delete the daily indices older than ``keep_days`` (``today``: ISO date)."""
+        prefix = self.settings.index_prefix
+        found = await self.client.indices.get(index=f"{prefix}-*", allow_no_indices=True,
+                                              expand_wildcards="open,closed")
+        doomed = expired_indices(prefix, list(found), today=today, keep_days=keep_days)
+        for name in doomed:
+            await self.client.indices.delete(index=name)
+        return doomed
 
     async def _retrying(self, what: str, call: Any) -> Any:
         attempt = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 #: Item statuses worth retrying: the cluster is busy or briefly unavailable.
@@ -13,6 +14,31 @@ def daily_index(prefix: str, doc: dict[str, Any]) -> str:
     """``<prefix>-YYYY.MM.DD`` from the event time (``ts`` is ISO 8601 UTC)."""
     day = str(doc["ts"])[:10]
     return f"{prefix}-{day[0:4]}.{day[5:7]}.{day[8:10]}"
+
+
+def expired_indices(prefix: str, names: list[str], *, today: str, keep_days: int) -> list[str]:
+    """Daily indices of ``prefix`` older than ``keep_days`` before ``today`` (YYYY-MM-DD).
+
+    Names that do not end in a ``YYYY.MM.DD`` date of this prefix are never returned.
+    """
+    cutoff = _day_number(today.replace("-", ".")) - keep_days
+    out = []
+    for name in names:
+        day = name.removeprefix(f"{prefix}-")
+        if day == name or len(day) != 10:
+            continue
+        try:
+            number = _day_number(day)
+        except ValueError:
+            continue
+        if number < cutoff:
+            out.append(name)
+    return sorted(out)
+
+
+def _day_number(day: str) -> int:
+    year, month, dom = (int(part) for part in day.split("."))
+    return date(year, month, dom).toordinal()
 
 
 def bulk_operations(docs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:

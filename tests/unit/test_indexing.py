@@ -60,3 +60,12 @@ def test_event_batch_decoding_failures(value: bytes, reason: Reason) -> None:
 def test_event_batch_accepts_single_object() -> None:
     [item] = decode_event_batch(b'{"event_id": "x", "ts": "2026-01-01T00:00:00Z"}')
     assert item["event_id"] == "x"
+
+
+def test_expired_indices_only_picks_dated_indices_of_the_prefix() -> None:
+    from app.core.indexing import expired_indices
+
+    names = ["lw-2026.11.01", "lw-2026.11.14", "lw-2026.11.15", "lw-2026.11.22",
+             "lw-archive", "lw-2026.13.01", "other-2026.01.01", "lw-2026.11.1"]
+    assert expired_indices("lw", names, today="2026-11-22", keep_days=7) == [
+        "lw-2026.11.01", "lw-2026.11.14"]
