@@ -8,11 +8,15 @@ import logging
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import orjson
 
 from app.core.errors import ConfigError
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.generator import Incidents
 
 
 def _settings() -> Settings:
@@ -43,7 +47,7 @@ def cmd_topics(_: argparse.Namespace) -> int:
     return 0
 
 
-def _incidents(specs: list[str] | None) -> object:
+def _incidents(specs: list[str] | None) -> Incidents:
     from app.generator import Incidents
 
     try:
@@ -54,10 +58,9 @@ def _incidents(specs: list[str] | None) -> object:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from app.generator import Incidents, run_generator
+    from app.generator import run_generator
 
     incidents = _incidents(args.incident)
-    assert isinstance(incidents, Incidents)
     sent = asyncio.run(run_generator(_settings(), rate=args.rate, duration=args.duration,
                                      seed=args.seed, bad_fraction=args.bad_fraction,
                                      incidents=incidents))
@@ -66,11 +69,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from app.generator import Incidents
     from app.runner import run
 
     incidents = _incidents(args.incident)
-    assert isinstance(incidents, Incidents)
     return run(_settings(), rate=args.rate, duration=args.duration, incidents=incidents)
 
 

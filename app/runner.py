@@ -39,9 +39,9 @@ def run(settings: Settings, *, rate: float, duration: float | None,
     web = f"http://{settings.worker.web_host}:{settings.worker.web_port}"
     print(f"worker pid {worker.pid}, log {log_path}, web {web}/health, metrics {web}/metrics")
     try:
-        if not _wait_healthy(web, worker, timeout=180):
+        if not wait_healthy(web, worker, timeout=180):
             print(f"worker did not become healthy; last lines of {log_path}:", file=sys.stderr)
-            print(_tail(log_path), file=sys.stderr)
+            print(tail(log_path), file=sys.stderr)
             return 1
         print(f"worker healthy; generating {rate:g} lines/s "
               f"({'until Ctrl-C' if duration is None else f'for {duration:g}s'})")
@@ -51,7 +51,7 @@ def run(settings: Settings, *, rate: float, duration: float | None,
         print("\nstopping")
         return 0
     finally:
-        _stop(worker)
+        stop_process(worker)
         with contextlib.suppress(FileNotFoundError):
             (RUN_DIR / "worker.pid").unlink()
 
@@ -131,7 +131,7 @@ async def _count(es: AsyncElasticsearch, alias: str) -> int | str:
         return f"unavailable ({type(exc).__name__})"
 
 
-def _wait_healthy(web: str, worker: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_healthy(web: str, worker: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.poll() is not None:
@@ -146,7 +146,8 @@ def _wait_healthy(web: str, worker: subprocess.Popen[bytes], timeout: float) -> 
     return False
 
 
-def _stop(worker: subprocess.Popen[bytes]) -> None:
+def stop_process(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, SIGKILL after 30 s."""
     if worker.poll() is not None:
         return
     os.killpg(worker.pid, signal.SIGTERM)
@@ -157,5 +158,5 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -117,10 +117,14 @@ class ParsingSettings(_Section):
         return self
 
 
+def _default_enrichers() -> tuple[str, ...]:
+    from app.core.enrichment.registry import DEFAULT_ENRICHERS  # imported on use: start-up
+
+    return DEFAULT_ENRICHERS
+
+
 class EnrichmentSettings(_Section):
-    enrichers: list[str] = [
-        "service", "service_meta", "extract", "severity", "http", "useragent", "geoip",
-        "template"]
+    enrichers: list[str] = Field(default_factory=lambda: list(_default_enrichers()))
     config: dict[str, dict[str, Any]] = {}
     registry_refresh_s: float = Field(30.0, gt=0, description="service metadata reload period")
 

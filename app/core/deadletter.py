@@ -55,7 +55,6 @@ class DeadLetter:
         }
 
 
-
 def original_from_doc(doc: dict[str, Any]) -> bytes:
     """The original bytes kept in a dead-letter document (for replay)."""
     text = str(doc["original"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from app.runner import stop_process, tail, wait_healthy
 
 
 def free_port() -> int:
@@ -38,27 +39,15 @@ class Worker:
             self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"],
                                          env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"worker exited early:\n{self.tail()}"
-            try:
-                with urllib.request.urlopen(f"{self.web}/health", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError(f"worker not healthy within 120 s:\n{self.tail()}")
+        if not wait_healthy(self.web, self.proc, timeout=120):
+            raise AssertionError(f"worker exited or not healthy within 120 s:\n{self.tail()}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return tail(self.log, lines)
 
 
 @pytest.fixture()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from app.runner import stop_process
 from tests.e2e.conftest import Worker, free_port, read_topic, search
 from tests.e2e.test_http_gateway import post
 
@@ -150,7 +149,5 @@ def test_every_format_through_every_way_in(isolated: dict[str, str], ingest_toke
         assert reasons == [("decode", "undecodable"), ("parse", "bad_field"),
                            ("parse", "format_mismatch")], letters
     finally:
-        if syslog.poll() is None:
-            os.killpg(syslog.pid, signal.SIGTERM)
-            syslog.wait(timeout=20)
+        stop_process(syslog)
         worker.stop()
