@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from agents.parse import send_dead_letters
+from agents.deadletters import send_dead_letters
 from app.adapters.elasticsearch import ElasticsearchSink
 from app.core.deadletter import DeadLetter
 from app.core.errors import ProcessorError, Reason

@@ -8,18 +8,17 @@ never committed past an event that was not written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 import orjson
 
+from agents.deadletters import send_dead_letters
 from app import wiring
 from app.adapters.service_registry import MongoServiceRegistry
-from app.core.deadletter import DeadLetter
 from app.core.enrichment.metadata import ServiceDirectory
 from app.core.ingest import IngestResult, RawMessage, ingest_message
-from app.faust_app import app, dlq_topic, events_topic, raw_topic, settings
-from app.metrics import DEAD_LETTERS, EVENTS_OUT, RECORDS_IN
+from app.faust_app import app, events_topic, raw_topic, settings
+from app.metrics import EVENTS_OUT, RECORDS_IN
 
 #: Service metadata (team, owner, tier) for the ``service_meta`` enricher; operators edit
 #: it in MongoDB and the task below swaps in each new snapshot without a restart.
@@ -47,15 +46,6 @@ def decode_headers(headers: Any) -> dict[str, str]:
             value = value.decode("utf-8", "replace")
         out[str(key)] = str(value)
     return out
-
-
-async def send_dead_letters(letters: list[DeadLetter]) -> list[Awaitable[Any]]:
-    futures = []
-    for letter in letters:
-        DEAD_LETTERS.labels(letter.stage, letter.reason.value).inc()
-        futures.append(await dlq_topic.send(key=letter.stage.encode(),
-                                            value=orjson.dumps(letter.to_doc())))
-    return futures
 
 
 @app.task  # type: ignore[untyped-decorator]  # faust types it loosely

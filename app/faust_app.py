@@ -44,3 +44,5 @@ events_topic = app.topic(settings.topics.events, key_type=bytes, value_type=byte
                          key_serializer="raw", value_serializer="raw", allow_empty=True)
 dlq_topic = app.topic(settings.topics.dlq, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
+windows_closed_topic = app.topic(settings.topics.windows_closed, key_type=bytes, value_type=bytes,
+                                 key_serializer="raw", value_serializer="raw")

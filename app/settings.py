@@ -28,6 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -65,11 +66,12 @@ class TopicSettings(_Section):
     raw: str = "logs.raw"
     events: str = "logs.events"
     dlq: str = "logs.dlq"
+    windows_closed: str = "windows.closed"
 
 
 class IngestSettings(_Section):
     max_record_bytes: int = Field(64 * 1024, ge=256, le=16 * 1024 * 1024)
-    max_batch_records: int = Field(10_000, ge=1)
+    max_batch_records: int = Field(10_000, ge=1, le=1_000_000)
     max_json_depth: int = Field(32, ge=2, le=512)
     parse_batch_size: int = Field(500, ge=1, description="Kafka messages per parse batch")
     parse_batch_wait_s: float = Field(0.2, gt=0)
@@ -148,6 +150,10 @@ class ElasticsearchSettings(_Section):
     bulk_max_wait_s: float = Field(1.0, gt=0)
     request_timeout_s: float = Field(30.0, gt=0)
     max_backoff_s: float = Field(30.0, gt=0)
+    bulk_max_docs: int = Field(5_000, ge=1, description="documents per _bulk request")
+    bulk_concurrency: int = Field(2, ge=1, le=32,
+                                  description="_bulk requests in flight per worker")
+    retention_days: int = Field(14, ge=1, description="daily indices kept")
 
     @field_validator("url")
     @classmethod
@@ -169,10 +175,38 @@ class ElasticsearchSettings(_Section):
 class MongoSettings(_Section):
     url: str = "mongodb://127.0.0.1:27017"
     database: str = "logwarden"
+    max_backoff_s: float = Field(30.0, gt=0)
 
 
 class RedisSettings(_Section):
     url: str = "redis://127.0.0.1:6380/0"
+    window_ttl_s: int = Field(3600, ge=10, description="TTL of cached window stats")
+    recent_windows: int = Field(60, ge=1, description="recent windows cached per service")
+
+
+class WindowSettings(_Section):
+    service_sizes_s: tuple[int, ...] = Field((10, 60), min_length=1,
+                                             description="tumbling window sizes per service")
+    route_sizes_s: tuple[int, ...] = Field((60,), description="window sizes per (service, route)")
+    grace_s: float = Field(5.0, ge=0, description="how late an event may be (event time)")
+    idle_after_s: float = Field(30.0, gt=0,
+                                description="wall-clock quiet before a partition's watermark "
+                                            "advances by itself")
+    close_interval_s: float = Field(1.0, gt=0, description="how often windows are closed")
+    silent_after_s: float = Field(3600.0, gt=0,
+                                  description="a silent service gets empty windows this long")
+    batch_size: int = Field(500, ge=1, description="logs.events messages per aggregate batch")
+    batch_wait_s: float = Field(0.5, gt=0)
+    retention_s: float = Field(7 * 86400.0, gt=0, description="closed windows kept in MongoDB")
+
+    @field_validator("service_sizes_s", "route_sizes_s")
+    @classmethod
+    def _divide_a_minute(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        for size in sizes:
+            if size <= 0 or (size < 60 and 60 % size) or (size >= 60 and size % 60):
+                msg = f"window size {size}s must divide a minute or be whole minutes"
+                raise ValueError(msg)
+        return tuple(sorted(set(sizes)))
 
 
 class OidcSettings(_Section):
@@ -186,6 +220,10 @@ class SmtpSettings(_Section):
     port: int = Field(1025, ge=1, le=65535)
 
 
+#: The stream agents of ``agents/``, by name (the module ``agents.<name>``).
+BUILTIN_AGENTS = ("parse", "index", "aggregate")
+
+
 class WorkerSettings(_Section):
     app_id: str = "logwarden"
     store: Literal["memory://", "rocksdb://"] = "memory://"
@@ -193,6 +231,19 @@ class WorkerSettings(_Section):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    agents: tuple[str, ...] = Field(
+        BUILTIN_AGENTS, min_length=1,
+        description="agents this worker runs; e.g. index,aggregate under a new app_id "
+                    "rebuilds Elasticsearch and MongoDB by replaying logs.events")
+
+    @field_validator("agents")
+    @classmethod
+    def _known_agents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in BUILTIN_AGENTS]
+        if unknown:
+            msg = f"unknown agent(s) {', '.join(unknown)}; known: {', '.join(BUILTIN_AGENTS)}"
+            raise ValueError(msg)
+        return value
 
 
 class Settings(BaseSettings):
@@ -209,6 +260,7 @@ class Settings(BaseSettings):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     mongo: MongoSettings = MongoSettings()
     redis: RedisSettings = RedisSettings()
+    windows: WindowSettings = WindowSettings()
     oidc: OidcSettings = OidcSettings()
     smtp: SmtpSettings = SmtpSettings()
     worker: WorkerSettings = WorkerSettings()
@@ -252,6 +304,10 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         raise ConfigError(format_validation_error(exc, path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except SettingsError as exc:  # a list or mapping variable that is not JSON
+        raise ConfigError(f"invalid configuration (environment): {exc}; list and mapping "
+                          "values are JSON, e.g. LOGWARDEN_WORKER__AGENTS='[\"index\"]'"
+                          ) from None
     finally:
         _CONFIG_FILE["path"] = None
 

@@ -1,13 +1,28 @@
-"""Per-process clients the web views share, created on first use, closed at shutdown."""
+"""Per-process clients the web views share, created on first use, closed at shutdown.
+
+Also the API's shared request plumbing: the RFC 9457 problem response and bearer-token
+authentication (API tokens with scopes; OIDC sessions come later).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import orjson
+from aiohttp import web as aioweb
+
 from app.adapters.tokens import MongoTokenStore
+from app.adapters.window_cache import RedisWindowCache
+from app.adapters.window_store import MongoWindowStore
+from app.core.tokens import Scope, TokenRecord, bearer_token
 from app.faust_app import app, settings
 
+log = logging.getLogger(__name__)
+
 _token_store: MongoTokenStore | None = None
+_window_cache: RedisWindowCache | None = None
+_window_store: MongoWindowStore | None = None
 
 
 def token_store() -> MongoTokenStore:
@@ -17,9 +32,55 @@ def token_store() -> MongoTokenStore:
     return _token_store
 
 
+def window_cache() -> RedisWindowCache:
+    """Recent windows per service in Redis (the dashboard's read-through cache)."""
+    global _window_cache
+    if _window_cache is None:
+        redis = settings.redis
+        _window_cache = RedisWindowCache(redis.url, ttl_s=redis.window_ttl_s,
+                                         keep=redis.recent_windows)
+    return _window_cache
+
+
+def window_store() -> MongoWindowStore:
+    """Closed windows in MongoDB (the store of record behind the cache)."""
+    global _window_store
+    if _window_store is None:
+        _window_store = MongoWindowStore(settings.mongo.url, settings.mongo.database,
+                                         retention_s=settings.windows.retention_s)
+    return _window_store
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
+    """An RFC 9457 problem document (the API's one error shape)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": 'Bearer realm="logwarden"'} if status == 401 else None
+    return aioweb.Response(body=orjson.dumps(body), status=status, headers=headers,
+                           content_type="application/problem+json")
+
+
+async def authenticate(request: Any, scope: Scope) -> TokenRecord | aioweb.Response:
+    """The API token of ``request`` if it allows ``scope``, else the 401/403 problem."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        return problem(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
+    record = await token_store().lookup(token)
+    if record is None or record.revoked_at is not None:
+        return problem(401, "Unauthorized", "unknown or revoked API token")
+    if not record.allows(scope):
+        return problem(403, "Forbidden", f"this token lacks the {scope.value!r} scope")
+    return record
+
+
 @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mypy: union of callables
 async def _close_clients(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-    global _token_store
-    if _token_store is not None:
-        await _token_store.close()
-        _token_store = None
+    global _token_store, _window_cache, _window_store
+    clients: list[MongoTokenStore | RedisWindowCache | MongoWindowStore | None] = [
+        _token_store, _window_cache, _window_store]
+    _token_store = _window_cache = _window_store = None
+    for client in clients:
+        if client is not None:
+            try:
+                await client.close()
+            except Exception as exc:  # keep closing the others
+                log.warning("closing %s failed: %s", type(client).__name__, exc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import orjson
 from aiohttp import web as aioweb
@@ -18,35 +17,22 @@ from faust.web import Request, Response, View
 from app import wiring
 from app.core.gateway import BodyError, batches, predict, split_body
 from app.core.ingest import BATCH_HEADER, FORMAT_HEADER, SERVICE_HEADER
-from app.core.tokens import Scope, bearer_token
+from app.core.tokens import Scope
 from app.faust_app import app, raw_topic, settings
 from app.metrics import RECORDS_IN
-from web.deps import token_store
+from web.deps import authenticate, problem
 
 _detector = wiring.detector(settings)
 _enrich = wiring.enrichment(settings).run  # service metadata is the worker's business
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
-    """An RFC 9457 problem document (the API's one error shape)."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": 'Bearer realm="logwarden"'} if status == 401 else None
-    return aioweb.Response(body=orjson.dumps(body), status=status, headers=headers,
-                           content_type="application/problem+json")
 
 
 @app.page("/api/v1/logs")
 class IngestView(View):
     async def post(self, faust_request: Request) -> Response | aioweb.Response:
         request: aioweb.Request = faust_request  # type: ignore[assignment]  # aiohttp's
-        token = bearer_token(request.headers.get("Authorization"))
-        if token is None:
-            return problem(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
-        record = await token_store().lookup(token)
-        if record is None or record.revoked_at is not None:
-            return problem(401, "Unauthorized", "unknown or revoked API token")
-        if not record.allows(Scope.INGEST):
-            return problem(403, "Forbidden", "this token lacks the 'ingest' scope")
+        record = await authenticate(request, Scope.INGEST)
+        if isinstance(record, aioweb.Response):
+            return record
 
         limit = settings.ingest.max_request_bytes
         if (request.content_length or 0) > limit:

@@ -4,6 +4,11 @@ Retryable failures (connection errors, 429, 5xx) are retried with capped exponen
 backoff for as long as it takes, so an outage slows the pipeline instead of losing
 events. Documents the cluster refuses for good (mapping errors) are returned to the
 caller, which sends them to the dead-letter topic.
+
+``write`` splits its documents into chunks of at most ``bulk_max_docs`` and keeps up to
+``bulk_concurrency`` ``_bulk`` requests in flight per sink (a semaphore held only for
+the request itself, not during backoff). Each chunk keeps the guarantees above on its
+own; ``write`` returns when every chunk is written or rejected.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from app.core.indexing import (
     expired_indices,
     index_template,
 )
-from app.metrics import SINK_LATENCY, SINK_RETRIES
+from app.metrics import SINK_IN_FLIGHT, SINK_LATENCY, SINK_RETRIES
 from app.settings import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,8 @@ class ElasticsearchSink:
         self.client = client or AsyncElasticsearch(
             settings.url, request_timeout=settings.request_timeout_s, max_retries=0)
         self._template_ready = False
+        # bounds the _bulk requests in flight, across concurrent write() calls too
+        self._slots = asyncio.Semaphore(settings.bulk_concurrency)
 
     async def close(self) -> None:
         await self.client.close()
@@ -49,18 +56,36 @@ class ElasticsearchSink:
         self._template_ready = True
 
     async def write(self, docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-        """Index ``docs``; return the ones rejected for good, with the reason."""
+        """Index ``docs``; return the ones rejected for good, with the reason.
+
+        Rejections come back in the order of ``docs``. If a chunk fails for good (a
+        non-retryable error of the whole request), the other chunks are cancelled and
+        that error propagates: nothing is acknowledged, the caller's batch is retried.
+        """
         if not self._template_ready:
             await self.ensure_template()
+        size = self.settings.bulk_max_docs
+        chunks = [docs[i:i + size] for i in range(0, len(docs), size)]
+        if len(chunks) <= 1:
+            return await self._write_chunk(docs) if docs else []
+        tasks = [asyncio.ensure_future(self._write_chunk(chunk)) for chunk in chunks]
+        try:
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return [item for rejected in results for item in rejected]
+
+    async def _write_chunk(self, docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+        """One chunk: retryable items again with backoff until none is left."""
         rejected: list[tuple[dict[str, Any], str]] = []
         pending, attempt = docs, 0
         while pending:
-            started = time.perf_counter()
             ops = bulk_operations(pending, self.settings.index_prefix)
-            response = await self._retrying(
-                "bulk", lambda ops=ops: self.client.bulk(operations=ops))
+            response = await self._retrying("bulk", lambda ops=ops: self._bulk(ops))
             outcome = classify_bulk_items(pending, response["items"])
-            SINK_LATENCY.labels("elasticsearch").observe(time.perf_counter() - started)
             rejected.extend(outcome.rejected)
             pending = outcome.retry
             if pending:
@@ -70,6 +95,19 @@ class ElasticsearchSink:
                             len(pending), len(docs), attempt)
                 await asyncio.sleep(self._backoff(attempt))
         return rejected
+
+    async def _bulk(self, ops: list[dict[str, Any]]) -> Any:
+        """One ``_bulk`` request, holding an in-flight slot only while it runs."""
+        async with self._slots:
+            in_flight = SINK_IN_FLIGHT.labels("elasticsearch")
+            in_flight.inc()
+            started = time.perf_counter()
+            try:
+                response = await self.client.bulk(operations=ops)
+            finally:
+                in_flight.dec()
+            SINK_LATENCY.labels("elasticsearch").observe(time.perf_counter() - started)
+            return response
 
     async def delete_expired(self, keep_days: int, today: str) -> list[str]:
         """Retention: delete the daily indices older than ``keep_days`` (``today``: ISO date)."""

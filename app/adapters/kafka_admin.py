@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.raw, t.events, t.dlq]
+    return [t.raw, t.events, t.dlq, t.windows_closed]
 
 
 async def ensure_topics(settings: Settings) -> dict[str, int]:

@@ -1,11 +1,12 @@
 """Closed windows in MongoDB (``window_stats``): idempotent upserts and retention.
 
 Each closed window is one document whose ``_id`` is its window key. Writes *replace*
-the document with the final values, so replaying ``windows.closed`` (or closing a
-window again after a crash) changes nothing. A unique index on (service, route,
-granularity, start) guards the invariant; a TTL index on ``closed_at`` expires old
-windows where the server implements TTL, and ``delete_older_than`` is the retention job
-for servers that do not (mongo-java-server keeps TTL indexes but never expires).
+the document with the final values, and every value derives from the input (no
+wall-clock stamp), so replaying ``logs.events`` (or closing a window again after a
+crash) changes nothing. A unique index on (service, route, granularity, start) guards
+the invariant; a TTL index on ``end_at`` (the window's end as a date) expires old windows
+where the server implements TTL, and ``delete_older_than`` is the retention job for
+servers that do not (mongo-java-server keeps TTL indexes but never expires).
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ class MongoWindowStore:
         await self._windows.create_index(
             [("service", ASCENDING), ("route", ASCENDING), ("granularity_s", ASCENDING),
              ("start", ASCENDING)], unique=True, name="window_identity")
-        await self._windows.create_index("closed_at", name="retention_ttl",
+        await self._windows.create_index("end_at", name="retention_ttl",
                                          expireAfterSeconds=int(self.retention_s))
 
-    async def upsert(self, windows: Iterable[dict[str, Any]], closed_at: float) -> int:
+    async def upsert(self, windows: Iterable[dict[str, Any]]) -> int:
         """Write final window documents (``WindowStats.final``); returns how many."""
-        stamp = datetime.fromtimestamp(closed_at, tz=UTC)
-        ops = [ReplaceOne({"_id": doc["_id"]}, {**doc, "closed_at": stamp}, upsert=True)
+        ops = [ReplaceOne({"_id": doc["_id"]},
+                          {**doc, "end_at": datetime.fromtimestamp(doc["end"], tz=UTC)},
+                          upsert=True)
                for doc in windows]
         if not ops:
             return 0

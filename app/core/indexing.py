@@ -100,6 +100,7 @@ def index_template(prefix: str, *, shards: int = 1, replicas: int = 0,
                 ],
                 "properties": {
                     "event_id": {"type": "keyword"},
+                    "pos": {"type": "long", "index": False, "doc_values": False},
                     "ts": {"type": "date"},
                     "observed_ts": {"type": "date"},
                     "service": {"type": "keyword"},

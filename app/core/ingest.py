@@ -136,7 +136,9 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                 partition=msg.partition, offset=msg.offset, index=index,
                 first_seen=msg.timestamp))
             continue
-        out.by_service.setdefault(event.service, []).append(event.to_doc())
+        doc = event.to_doc()
+        doc["pos"] = [msg.partition, msg.offset, index]  # where in logs.raw (see windows.book)
+        out.by_service.setdefault(event.service, []).append(doc)
     return out
 
 

@@ -51,7 +51,11 @@ class Worker:
 
 
 @pytest.fixture()
-def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str) -> Iterator[dict[str, str]]:
+def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str,
+             mongo_url: str) -> Iterator[dict[str, str]]:
+    """Topics, index, app id, MongoDB database and port of one test's own."""
+    from pymongo import MongoClient
+
     run = f"e2e{uuid.uuid4().hex[:10]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOGWARDEN_")}
     env.update({
@@ -60,13 +64,17 @@ def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str) -> Iterator[dict
         "LOGWARDEN_TOPICS__RAW": f"{run}.logs.raw",
         "LOGWARDEN_TOPICS__EVENTS": f"{run}.logs.events",
         "LOGWARDEN_TOPICS__DLQ": f"{run}.logs.dlq",
+        "LOGWARDEN_TOPICS__WINDOWS_CLOSED": f"{run}.windows.closed",
         "LOGWARDEN_ELASTICSEARCH__URL": es_url,
         "LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX": f"{run}-events",
         "LOGWARDEN_WORKER__APP_ID": f"logwarden-{run}",
         "LOGWARDEN_WORKER__DATADIR": str(tmp_path / "data"),
         "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
+        "LOGWARDEN_MONGO__URL": mongo_url,
+        "LOGWARDEN_MONGO__DATABASE": run,
     })
     yield env
+    MongoClient(mongo_url).drop_database(run)
     es_call("DELETE", f"{es_url}/{run}-events-*")
     es_call("DELETE", f"{es_url}/_index_template/{run}-events")
 
@@ -128,16 +136,12 @@ def mongo_url() -> str:
 
 
 @pytest.fixture()
-def ingest_token(isolated: dict[str, str], mongo_url: str) -> Iterator[str]:
-    """A real API token (ingest scope) in an isolated MongoDB database."""
-    from pymongo import MongoClient
-
+def ingest_token(isolated: dict[str, str], mongo_url: str) -> str:
+    """A real API token (ingest scope) in the test's own MongoDB database."""
     from app.adapters.tokens import MongoTokenStore
     from app.core.tokens import Scope
 
-    database = isolated["LOGWARDEN_WORKER__APP_ID"].replace("-", "_")
-    isolated["LOGWARDEN_MONGO__URL"] = mongo_url
-    isolated["LOGWARDEN_MONGO__DATABASE"] = database
+    database = isolated["LOGWARDEN_MONGO__DATABASE"]
 
     async def create() -> str:
         store = MongoTokenStore(mongo_url, database)
@@ -146,5 +150,4 @@ def ingest_token(isolated: dict[str, str], mongo_url: str) -> Iterator[str]:
         finally:
             await store.close()
 
-    yield asyncio.run(create())
-    MongoClient(mongo_url).drop_database(database)
+    return asyncio.run(create())

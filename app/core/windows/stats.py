@@ -135,20 +135,26 @@ class WindowStats:
                    error_messages=TopN.from_state(state["m"]))
 
 
-def fold(docs: list[dict[str, Any]], service_sizes: tuple[int, ...] = (10, 60),
-         route_sizes: tuple[int, ...] = (60,)) -> dict[WindowKey, WindowStats]:
-    """Per-window partials of a batch: each touched window once, ready to merge."""
-    partials: dict[WindowKey, WindowStats] = {}
-    for doc in docs:
-        ts = event_time(doc)
-        service = str(doc.get("service") or "unknown")
-        keys = [WindowKey(service, None, size, window_start(ts, size)) for size in service_sizes]
+def window_keys(doc: dict[str, Any], ts: float, service_sizes: tuple[int, ...],
+                route_sizes: tuple[int, ...]) -> list[WindowKey]:
+    """The windows an event at ``ts`` counts in: per service, and per (service, route)."""
+    service = str(doc.get("service") or "unknown")
+    keys = [WindowKey(service, None, size, window_start(ts, size)) for size in service_sizes]
+    if route_sizes:
         http = doc.get("http")
         route = http.get("route") if isinstance(http, dict) else None
         if route:
             keys += [WindowKey(service, str(route), size, window_start(ts, size))
                      for size in route_sizes]
-        for key in keys:
+    return keys
+
+
+def fold(docs: list[dict[str, Any]], service_sizes: tuple[int, ...] = (10, 60),
+         route_sizes: tuple[int, ...] = (60,)) -> dict[WindowKey, WindowStats]:
+    """Per-window partials of a batch: each touched window once, ready to merge."""
+    partials: dict[WindowKey, WindowStats] = {}
+    for doc in docs:
+        for key in window_keys(doc, event_time(doc), service_sizes, route_sizes):
             stats = partials.get(key)
             if stats is None:
                 stats = partials[key] = WindowStats()
