@@ -29,6 +29,7 @@ import orjson
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from agents.publish import publish
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
 from app.core.errors import ProcessorError
@@ -121,6 +122,8 @@ def fold_partition(wbook: WindowBook, partition: int, messages: Messages, now: f
         CLOSER.watermarks.observe(partition, fold.max_event, now)
     if fold.late:
         WINDOW_EVENTS_SKIPPED.labels("late").inc(fold.late)
+        log.info("windows: partition %d: %d late (closed through %s)", partition, fold.late,
+                 mark.closed)
     if fold.replayed:
         WINDOW_EVENTS_SKIPPED.labels("replayed").inc(fold.replayed)
     return fold.events
@@ -204,6 +207,9 @@ def plan_partition(wbook: WindowBook, partition: int, windows: list[WindowKey],
 def start_closing(wbook: WindowBook, partition: int, plan: ClosePlan) -> list[dict[str, Any]]:
     """Phase 1: raise ``closed`` (the windows take no more events); their final stats."""
     mark = wbook.mark(partition)
+    log.info("windows: partition %d closes through %.0f (largest event time %.0f): "
+             "%d windows, %d empty", partition, plan.closed, mark.max_event or 0,
+             len(plan.closing), len(plan.empty))
     with writing_to(partition):
         mark.closed = plan.closed
         wbook.put_mark(mark)
@@ -246,9 +252,8 @@ async def emit(docs: list[dict[str, Any]], now: float) -> None:
             log.warning("window_stats upsert failed (attempt %d, retry in %.1fs): %s",
                         attempt, delay, exc)
             await asyncio.sleep(delay)
-    futures = [await windows_closed_topic.send(key=str(doc["service"]).encode(),
-                                               value=orjson.dumps(doc)) for doc in docs]
-    await asyncio.gather(*futures)
+    await publish([(windows_closed_topic, str(doc["service"]).encode(), orjson.dumps(doc))
+                   for doc in docs], what="windows.closed")
     try:
         await cache.put(docs)
     except (RedisError, OSError) as exc:  # a cache: the dashboard falls back to MongoDB

@@ -7,7 +7,6 @@ the batch. Documents Elasticsearch refuses for good go to the dead-letter topic.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -43,8 +42,7 @@ async def index(stream: Any) -> None:
                 letters += [rejected_letter(doc, reason, origins[id(doc)])
                             for doc, reason in rejected]
                 EVENTS_OUT.labels(STAGE).inc(len(docs) - len(rejected))
-            if letters:
-                await asyncio.gather(*await send_dead_letters(letters))
+            await send_dead_letters(letters)
     finally:
         await sink.close()
 

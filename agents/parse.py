@@ -7,16 +7,16 @@ never committed past an event that was not written.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import orjson
-
-from agents.deadletters import send_dead_letters
+from agents.deadletters import dead_letter_records
+from agents.publish import Record, publish
 from app import wiring
 from app.adapters.service_registry import MongoServiceRegistry
 from app.core.enrichment.metadata import ServiceDirectory
+from app.core.eventbatch import interleave
 from app.core.ingest import IngestResult, RawMessage, ingest_message
+from app.core.windows.stats import event_time
 from app.faust_app import app, events_topic, raw_topic, settings
 from app.metrics import EVENTS_OUT, RECORDS_IN
 
@@ -63,16 +63,19 @@ async def parse(stream: Any) -> None:
     enrich = wiring.enrichment(settings, SERVICE_DIRECTORY).run
     limits = wiring.ingest_limits(settings)
     ingest = settings.ingest
+    slice_s = max(settings.windows.grace_s / 2, 0.05)  # see interleave()
     async for batch in stream.take_events(ingest.parse_batch_size,
                                           within=ingest.parse_batch_wait_s):
         result = IngestResult()
         for event in batch:
             ingest_message(to_raw_message(event), detector, limits, result, enrich)
         RECORDS_IN.labels("parse").inc(result.records)
-        futures = [
-            await events_topic.send(key=service.encode(), value=orjson.dumps(docs))
-            for service, docs in result.by_service.items()
+        records: list[Record] = [
+            (events_topic, service.encode(), value)
+            for service, value in interleave(result.by_service, event_time, slice_s,
+                                             ingest.event_message_bytes)
         ]
-        futures += await send_dead_letters(result.dead_letters)
-        await asyncio.gather(*futures)  # acknowledged by Kafka before the offsets commit
+        records += dead_letter_records(result.dead_letters)
+        # acknowledged by Kafka (retried until it is) before the offsets commit
+        await publish(records, what="parsed")
         EVENTS_OUT.labels("parse").inc(result.events)

@@ -79,6 +79,10 @@ class IngestSettings(_Section):
                                    description="largest HTTP ingest body (413 above)")
     gateway_batch_bytes: int = Field(512 * 1024, ge=1024,
                                      description="Kafka message size the gateway aims for")
+    event_message_bytes: int = Field(
+        512 * 1024, ge=1024, le=900 * 1024,
+        description="largest logs.events message the parse agent sends (Kafka's default "
+                    "limit is 1 MiB)")
 
 
 class PatternSettings(_Section):

@@ -175,3 +175,11 @@ def test_book_states_round_trip_through_json() -> None:
                   ServiceSeen(3, T0, T0 + 9)):
         back = type(value).from_state(json.loads(json.dumps(value.to_state())))
         assert back.to_state() == value.to_state()
+
+
+def test_a_copy_in_the_same_batch_as_its_original_is_folded_once() -> None:
+    """After a crash the original (re-read) and the re-published copy can share a batch."""
+    event = doc(T0 + 1) | {"pos": [0, 7, 0]}
+    out = fold_messages([(1, [event]), (2, [dict(event)])], PartitionMark(0), lambda key: {},
+                        service_sizes=(10,), route_sizes=())
+    assert out.partials[WindowKey("api", None, 10, T0)].events == 1 and out.replayed == 1

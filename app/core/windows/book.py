@@ -130,7 +130,7 @@ def fold_messages(messages: Iterable[tuple[int, list[dict[str, Any]]]], mark: Pa
     its ``logs.events`` offset instead. Windows that closed refuse their events (late).
     """
     out = BatchFold()
-    floors: dict[WindowKey, Mapping[str, int]] = {}
+    floors: dict[WindowKey, dict[str, int]] = {}
     partials, highs, services = out.partials, out.seen, out.services
     max_event = mark.max_event
     own_source = f"e{mark.partition}"
@@ -160,18 +160,17 @@ def fold_messages(messages: Iterable[tuple[int, list[dict[str, Any]]]], mark: Pa
                     continue
                 done = floors.get(key)
                 if done is None:
-                    done = floors[key] = floor(key)
+                    done = floors[key] = dict(floor(key))
                 if at <= done.get(source, -1):
-                    out.replayed += 1
+                    out.replayed += 1  # folded before, or earlier in this very batch
                     continue
+                done[source] = at
                 stats = partials.get(key)
                 if stats is None:
                     stats = partials[key] = WindowStats()
                     highs[key] = {}
                 stats.add(doc)
-                high = highs[key]
-                if at > high.get(source, -1):
-                    high[source] = at
+                highs[key][source] = at
     out.max_event = max_event
     return out
 
