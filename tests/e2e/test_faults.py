@@ -17,7 +17,6 @@ not wait for idle advance (disabled here: an outage must not close windows early
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -263,4 +262,3 @@ def test_scale_out_and_in_mid_stream(run: Run) -> None:
     time.sleep(10)
     second.stop()  # leaves gracefully: another rebalance
     run.check(exactly_once=True)
-    assert json.dumps(run.windows(60))  # sanity: something was checked
