@@ -71,7 +71,7 @@ class Heaps:
     kafka_min: str = "256m"
     kafka_max: str = "512m"
     elasticsearch: str = "512m"
-    mongo: str = "256m"
+    mongo: str = "1g"  # in-memory server: holds every test database until dropped
     oidc: str = "256m"
 
 
