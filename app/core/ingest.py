@@ -122,10 +122,9 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
         out.records += 1
         try:
             text = _decode(raw, limits)
-            ctx = RecordContext(
-                event_id=event_id(msg.topic, msg.partition, msg.offset, index),
-                observed_ts=msg.timestamp, service=header_service, source_name=source,
-                max_json_depth=limits.max_json_depth)
+            # positional (event_id, observed_ts, service, source_name, max_json_depth)
+            ctx = RecordContext(event_id(msg.topic, msg.partition, msg.offset, index),
+                                msg.timestamp, header_service, source, limits.max_json_depth)
             event = detector.parse(text, ctx, declared)
             event.source_type = source_type
             if enrich is not None:

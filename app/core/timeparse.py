@@ -38,9 +38,13 @@ def epoch_from_iso(text: str) -> float:
     return moment.timestamp()
 
 
-_ISO_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds (UTC)
+# "YYYY-MM-DDTHH:MM:SS" -> epoch seconds (UTC); cleared, never rebound (json_lines' compiled
+# plans hold it)
+_ISO_SECONDS: dict[str, int] = {}
 _ISO_CACHE_MAX = 4096
 _SCALE_US = {24: 1000, 27: 1}  # text length -> microseconds per fraction unit
+#: ".123Z" / ".123z" -> 123000: the tail of a millisecond timestamp, as microseconds
+_MILLIS_US = {f".{ms:03d}{zulu}": ms * 1000 for ms in range(1000) for zulu in "Zz"}
 
 
 def epoch_from_iso_utc(text: str) -> float | None:
@@ -51,6 +55,11 @@ def epoch_from_iso_utc(text: str) -> float | None:
     The value is the one ``datetime.timestamp()`` computes: whole microseconds since
     the epoch divided by 10**6.
     """
+    if len(text) == 24:  # milliseconds, the usual shape: two lookups, no parsing
+        micros = _MILLIS_US.get(text[19:])
+        base = _ISO_SECONDS.get(text[:19])
+        if micros is not None and base is not None:
+            return (base * 1_000_000 + micros) / 1_000_000
     scale = _SCALE_US.get(len(text))
     if scale is None or text[19] != "." or text[-1] not in "Zz":
         return None

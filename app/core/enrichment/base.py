@@ -9,7 +9,8 @@ the event to the dead-letter topic (reason ``enrichment_failed``) instead of cra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 from app.core.errors import EnrichmentError
@@ -27,7 +28,7 @@ class Enricher(Protocol):
 class EnrichmentPipeline:
     """Runs its enrichers in order; a failure of one stops the event there."""
 
-    __slots__ = ("_steps", "enrichers")
+    __slots__ = ("_calls", "_steps", "enrichers")
 
     def __init__(self, enrichers: Sequence[Enricher]) -> None:
         names = [enricher.name for enricher in enrichers]
@@ -37,6 +38,11 @@ class EnrichmentPipeline:
         self.enrichers: tuple[Enricher, ...] = tuple(enrichers)
         # bound methods resolved once: the loop below runs for every event
         self._steps = tuple((enricher.name, enricher.enrich) for enricher in self.enrichers)
+        # one distinct object per step, so that run() finds the failing step by identity
+        calls: list[Callable[[LogEvent], None]] = []
+        for _, enrich in self._steps:
+            calls.append(partial(enrich) if any(enrich is c for c in calls) else enrich)
+        self._calls = tuple(calls)
 
     @property
     def names(self) -> list[str]:
@@ -51,11 +57,14 @@ class EnrichmentPipeline:
 
     def run(self, event: LogEvent) -> None:
         """Enrich ``event`` in place; raise ``EnrichmentError`` and nothing else."""
-        for name, enrich in self._steps:
-            try:
+        calls = self._calls
+        enrich = None
+        try:  # one try around the loop: the failing step is found only when one fails
+            for enrich in calls:
                 enrich(event)
-            except EnrichmentError:
-                raise
-            except Exception as exc:  # an enricher bug must dead-letter one event, not crash
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                raise EnrichmentError(detail, enricher=name) from exc
+        except EnrichmentError:
+            raise
+        except Exception as exc:  # an enricher bug must dead-letter one event, not crash
+            name = self._steps[next(i for i, c in enumerate(calls) if c is enrich)][0]
+            detail = f"{type(exc).__name__}: {exc}"[:500]
+            raise EnrichmentError(detail, enricher=name) from exc

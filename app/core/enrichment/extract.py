@@ -167,14 +167,14 @@ class ExtractEnricher:
         return None
 
     def enrich(self, event: LogEvent) -> None:
+        raw = event.attrs.get("program")
+        if raw is None and event.http is not None and not self.extractors:
+            return  # access/request logs: nothing to extract (the common case)
         message = event.message
         if not isinstance(message, str) or not message:
             return
         if len(message) > self.max_message:
             message = message[:self.max_message]
-        raw = event.attrs.get("program")
-        if raw is None and event.http is not None and not self.extractors:
-            return  # access/request logs: nothing to extract (the common case)
         program = normalise_program(raw) if isinstance(raw, str) and raw else None
         if self.builtin:
             fields = self.builtin_fields(program or None, event, message)

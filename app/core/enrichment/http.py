@@ -108,5 +108,6 @@ class HttpEnricher:
         if not path or not isinstance(path, str):
             return
         # self.route() inlined: this runs for every access-log event
-        path = path.partition("?")[0]
+        if "?" in path:
+            path = path.partition("?")[0]
         http.route = self._route(path) if len(path) <= MAX_CACHED_PATH else template_route(path)

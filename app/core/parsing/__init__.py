@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from app.core.errors import ParseError, Reason
 from app.core.events import LogEvent
 from app.core.parsing.base import Parser, RecordContext
@@ -41,10 +39,13 @@ class FormatDetector:
         if rule is not None:
             zone = rule.timezone
             if rule.service and ctx.service is None:
-                ctx = replace(ctx, service=rule.service)
+                ctx = ctx._replace(service=rule.service)
             declared = declared or rule.format
         if declared:
-            parser = catalog.get(declared, zone)
+            # catalog.get()'s common case inlined: a declared format, no time zone rule
+            parser = catalog._default_parsers.get(declared) if zone is None else None
+            if parser is None:
+                parser = catalog.get(declared, zone)
             if parser is None:
                 raise ParseError(Reason.UNKNOWN_FORMAT,
                                  f"format {declared!r} is not registered (known: "

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from app.core.events import LogEvent
 
 
-@dataclass(frozen=True, slots=True)
-class RecordContext:
-    """Everything about a record that does not come from its text."""
+class RecordContext(NamedTuple):
+    """Everything about a record that does not come from its text.
+
+    Immutable; a named tuple rather than a frozen dataclass because one is built per
+    record and costs less than half as much to build (derive one with ``_replace``).
+    """
 
     event_id: str
     observed_ts: float  # when the record reached Kafka (or was read); the fallback event time

@@ -16,7 +16,13 @@ from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
 from app.core.severity import severity_number, severity_text
-from app.core.timeparse import epoch_from_iso, epoch_from_iso_utc, epoch_from_number
+from app.core.timeparse import (
+    _ISO_SECONDS,
+    _MILLIS_US,
+    epoch_from_iso,
+    epoch_from_iso_utc,
+    epoch_from_number,
+)
 
 # Aliases, first match wins. OTel names are capitalised; ECS names are dotted.
 TS = ("@timestamp", "timestamp", "ts", "time", "Timestamp", "date")
@@ -95,16 +101,30 @@ class JsonLinesParser:
         if brackets > limit and _depth(obj, limit) > limit:
             raise ParseError(Reason.JSON_TOO_DEEP, f"nesting deeper than {limit}",
                              parser=self.name)
-        return _event(obj, ctx, self.name)
+        keys = tuple(obj)
+        top = _TOP.get(keys)
+        if top is not None and top is not _SEEN_ONCE:
+            build = top.build
+            if build is not None:  # the compiled plan of the shape these keys had last
+                event = build(obj, ctx, self.name)
+                if event is not None:
+                    return event
+        return _event(obj, ctx, self.name, keys, top)
 
 
 # The mapping runs once per line, so it is written flat: the fields arrive as one row
 # (``_map``), str and number values (the common case) are taken inline, the slow and
 # failing cases go to helpers. Fields are read in a fixed order, which decides the error
-# reported for a line with several bad fields.
+# reported for a line with several bad fields. A common shape has this function compiled
+# for it (``_builder_source``, below): the same statements in the same order, without
+# those of the fields the shape lacks. Change one, change the other; the tests in
+# tests/unit/parsing/test_json_plans.py compare them.
 
-def _event(obj: dict[str, Any], ctx: RecordContext, parser: str) -> LogEvent:
-    row, attrs = _map(obj)
+def _event(obj: dict[str, Any], ctx: RecordContext, parser: str, keys: tuple[str, ...],
+           top: _Top | None) -> LogEvent:
+    """The event of ``obj``; ``keys`` is ``tuple(obj)``, ``top`` what ``_TOP`` holds for
+    them (the caller has tried its compiled plan)."""
+    row, attrs = _map(obj, keys, top)
     (ts_raw, _observed, level_raw, number_raw, message, service_raw, env_raw, host_raw,
      logger_raw, trace_raw, span_raw, method_raw, path_raw, status_raw, bytes_raw,
      latency_raw, nanos_raw, client_ip_raw, user_agent_raw, error_type, error_message,
@@ -253,13 +273,15 @@ def _timestamp(raw: Any, parser: str) -> float:
 # *shape* (keys in order, at every level the walk visits), and the outcome of the walk
 # depends on the shape alone once the winning values are known not to be None: so
 # ``_Plan`` records, per shape, which keys hold the fields and which keys are left for
-# ``attrs``, and a line of a known shape is mapped by a few C-level item fetches.
+# ``attrs``, and a line of a known shape is mapped by a few C-level item fetches. Once
+# ``_COMPILE_AFTER`` lines had a shape, its plan is compiled into a function that checks
+# the shape, fetches the values and builds the event (``_Top.build``, tried first).
 
-def _map(obj: dict[str, Any]) -> tuple[Row, dict[str, Any]]:
-    """``(the row of field values, attrs)`` of an object (attrs still hold ``event_id``)."""
+def _map(obj: dict[str, Any], keys: tuple[str, ...], top: _Top | None
+         ) -> tuple[Row, dict[str, Any]]:
+    """``(the row of field values, attrs)`` of an object (attrs still hold ``event_id``);
+    ``keys`` is ``tuple(obj)`` and ``top`` what ``_TOP`` holds for them."""
     # keys or shapes seen once may never come back (ids in keys): plan them the second time
-    keys = tuple(obj)
-    top = _TOP.get(keys)
     if top is None:
         if len(_TOP) >= _TOP_MAX:
             _TOP.clear()
@@ -280,6 +302,8 @@ def _map(obj: dict[str, Any]) -> tuple[Row, dict[str, Any]]:
             plans[shape] = _SEEN_ONCE
         elif plan is _SEEN_ONCE:
             plan = plans[shape] = _Plan(obj)
+        else:
+            top.build = plan.build or plan.count_hit(obj)
     if plan is not None and plan is not _SEEN_ONCE:
         got = plan.top(obj)
         for where, fetch in plan.nested:
@@ -356,6 +380,9 @@ _LEVELS: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
 _LEVELS_MAX = 2048
 _TOP_MAX = 512  # distinct top-level key sequences
 _PLANS_MAX = 64  # distinct shapes below one top-level key sequence
+_COMPILE_AFTER = 16  # lines of one shape before its plan is compiled to a function
+_COMPILE_MAX_KEYS = 256  # shapes with more keys to fetch or check keep the generic plan
+Builder = Callable[[dict[str, Any], RecordContext, str], "LogEvent | None"]
 
 
 def _containers(prefix: str, keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -366,11 +393,12 @@ def _containers(prefix: str, keys: tuple[str, ...]) -> tuple[tuple[str, str], ..
 class _Top:
     """One sequence of top-level keys: its container keys and the plans of its shapes."""
 
-    __slots__ = ("containers", "plans")
+    __slots__ = ("build", "containers", "plans")
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.containers = _containers("", keys)
         self.plans: dict[Shape, _Plan] = {}
+        self.build: Builder | None = None  # the compiled plan last used for these keys
 
 
 def _shape(obj: dict[str, Any], prefix: str) -> Shape:
@@ -399,7 +427,7 @@ class _Plan:
     ``_collect`` and ``_prune``.
     """
 
-    __slots__ = ("arrange", "attrs", "nested", "top")
+    __slots__ = ("arrange", "attrs", "build", "fields", "hits", "nested", "top")
 
     def __init__(self, obj: dict[str, Any]) -> None:
         found: dict[str, tuple[int, str, tuple[str, ...]]] = {}
@@ -425,6 +453,181 @@ class _Plan:
             *[position.get(name, offset) for name in _ROW])
         consumed = {path for _, path, _ in found.values()}
         self.attrs = _plan_rest(obj, consumed, _heads(consumed), "")
+        # the key path of each field, kept for compiling
+        self.fields = {name: key_path for name, (_, _, key_path) in found.items()}
+        self.hits = 0
+        self.build: Builder | None = None
+
+    def count_hit(self, obj: dict[str, Any]) -> Builder | None:
+        """Note one more line (``obj``) of this shape; compile the plan once
+        ``_COMPILE_AFTER`` lines had the shape."""
+        self.hits += 1
+        if self.hits == _COMPILE_AFTER:  # once: a shape too large to compile stays generic
+            compiled = _builder_source(obj, self.fields, self.attrs)
+            if compiled is not None:
+                source, constants = compiled
+                namespace = {**_BUILDER_GLOBALS, **constants}
+                exec(compile(source, "<json_lines plan>", "exec"), namespace)  # noqa: S102
+                self.build = namespace["build"]
+        return self.build
+
+
+def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
+                    attrs: Rest) -> tuple[str, dict[str, Any]] | None:
+    """Python source of ``build(obj, ctx, parser)``: ``_event`` for objects of the shape of
+    ``obj`` (``fields``: the key path of each field the shape's plan found; ``attrs``: what
+    it leaves for attrs), with the code of the fields the shape lacks left out.
+
+    ``build`` returns None, for the generic path to decide, when ``obj`` has another shape
+    below the top level (the top-level keys are the caller's to check) or a null where the
+    plan expects a field. Otherwise it does what ``_event`` does, statement for statement
+    and in the same order (so the same error for a bad line). Keys are passed as
+    constants, never written into the source. None when the shape is too large to be
+    worth compiling.
+    """
+    constants: dict[str, Any] = {}
+    code = ["def build(obj, ctx, parser):"]
+    nodes: dict[tuple[str, ...], str] = {(): "obj"}
+
+    def const(value: Any) -> str:
+        name = f"_c{len(constants)}"
+        constants[name] = value
+        return name
+
+    def emit(line: str, depth: int = 1) -> None:
+        code.append("    " * depth + line)
+
+    def check(var: str, node: dict[str, Any], prefix: str, path: tuple[str, ...]) -> None:
+        # the containers _shape() looks into: each a dict with the same keys, or not a dict
+        for key, below in _containers(prefix, tuple(node)):
+            value = node[key]
+            if type(value) is dict:
+                inner = nodes[(*path, key)] = f"n{len(nodes)}"
+                emit(f"{inner} = {var}[{const(key)}]")
+                emit(f"if type({inner}) is not dict or tuple({inner}) != "
+                     f"{const(tuple(value))}:")
+                emit("return None", 2)
+                check(inner, value, below, (*path, key))
+            else:
+                emit(f"if type({var}[{const(key)}]) is dict:")
+                emit("return None", 2)
+
+    def rest(var: str, recipe: Rest) -> str:
+        items = []
+        for key, below in recipe:
+            name = const(key)
+            value = f"{var}[{name}]"
+            items.append(f"{name}: {value if below is None else rest(value, below)}")
+        return "{" + ", ".join(items) + "}"
+
+    check("obj", obj, "", ())
+    for name, key_path in fields.items():
+        emit(f"v_{name} = {nodes[key_path[:-1]]}[{const(key_path[-1])}]")
+    if fields:  # a null where the plan expects a value: the walk decides
+        emit(f"if {' or '.join(f'v_{name} is None' for name in fields)}:")
+        emit("return None", 2)
+    has = fields.__contains__
+    # from here on, _event with the values known not to be None
+    if has("ts"):  # epoch_from_iso_utc()'s first lines inlined, then the same as _event
+        emit("if type(v_ts) is str and len(v_ts) == 24 and (micros := _MILLIS_US.get("
+             "v_ts[19:])) is not None and (base := _ISO_SECONDS.get(v_ts[:19])) is not None:")
+        emit("ts = (base * 1_000_000 + micros) / 1_000_000", 2)
+        emit("else:")
+        emit("fast = _iso_utc(v_ts) if type(v_ts) is str else None", 2)
+        emit("ts = fast if fast is not None else _timestamp(v_ts, parser)", 2)
+    else:
+        emit("ts = ctx.observed_ts")
+    emit("level = (v_level or None) if type(v_level) is str else _text(v_level, 'level', "
+         "parser)" if has("level") else "level = None")
+    if has("severity_number"):
+        emit("number = _number(v_severity_number, 'severity number', parser)")
+        emit("severity = int(number) if 0 < number <= 24 else 0")
+        emit("if severity == 0:")
+        emit("severity = _severity_number(level)", 2)
+    else:
+        emit("severity = _severity_number(level)")
+    if has("message"):
+        emit("message = v_message")
+        emit("if not isinstance(message, str):")
+        emit("message = _dumps(message).decode()", 2)
+    if not any(map(has, ("status", "method", "path", "latency_ms", "duration_ns"))):
+        emit("http = None")
+    else:  # _http()
+        emit("status = float(v_status) if type(v_status) is int or type(v_status) is float "
+             "else _number(v_status, 'http status', parser)" if has("status")
+             else "status = None")
+        emit("method = (v_method or None) if type(v_method) is str else _text(v_method, "
+             "'http method', parser)" if has("method") else "method = None")
+        emit("path = (v_path or None) if type(v_path) is str else _text(v_path, "
+             "'http path', parser)" if has("path") else "path = None")
+        if has("latency_ms"):
+            emit("latency = float(v_latency_ms) if type(v_latency_ms) is int or "
+                 "type(v_latency_ms) is float else _number(v_latency_ms, 'latency', parser)")
+        elif has("duration_ns"):
+            emit("latency = _number(v_duration_ns, 'event.duration', parser) / 1e6")
+        else:
+            emit("latency = None")
+        emit("client_ip = _text(v_client_ip, 'client ip', parser)" if has("client_ip")
+             else "client_ip = None")
+        emit("if status is None and method is None and path is None and latency is None:")
+        emit("http = None", 2)
+        emit("else:")
+        emit("size = float(v_bytes) if type(v_bytes) is int or type(v_bytes) is float "
+             "else _number(v_bytes, 'bytes', parser)" if has("bytes") else "size = None", 2)
+        emit("if status is not None and not 100 <= status <= 999:", 2)
+        emit("raise _ParseError(_BAD_FIELD, f'http status {status:g} out of range', "
+             "parser=parser)", 3)
+        emit("user_agent = _text(v_user_agent, 'user agent', parser)" if has("user_agent")
+             else "user_agent = None", 2)
+        emit("http = _HttpInfo(method, path, None, None, None if status is None else "
+             "int(status), None if size is None else int(size), latency, client_ip, None, "
+             "user_agent)", 2)
+    if not has("message"):
+        emit("message = '' if http is None else "
+             "f\"{http.method or '-'} {http.path or '-'} {http.status or '-'}\"")
+    emit("service = (v_service or None) if type(v_service) is str else _text(v_service, "
+         "'service', parser)" if has("service") else "service = None")
+    emit("host = (v_host or None) if type(v_host) is str else _text(v_host, 'host', parser)"
+         if has("host") else "host = None")
+    emit("env = _text(v_env, 'env', parser)" if has("env") else "env = None")
+    emit("logger = _text(v_logger, 'logger', parser)" if has("logger") else "logger = None")
+    emit("trace_id = (v_trace_id or None) if type(v_trace_id) is str else _text(v_trace_id, "
+         "'trace id', parser)" if has("trace_id") else "trace_id = None")
+    emit("span_id = _text(v_span_id, 'span id', parser)" if has("span_id")
+         else "span_id = None")
+    emit(f"attrs = {rest('obj', attrs)}")
+    emit("event_id = ctx.event_id")
+    if "event_id" in obj:
+        emit(f"supplied_id = obj[{const('event_id')}]")
+        emit("if isinstance(supplied_id, str) and supplied_id:")
+        emit("event_id = supplied_id", 2)
+        emit("attrs.pop('event_id', None)", 2)
+    if "Attributes" in obj:
+        emit("otel_attrs = attrs.pop('Attributes', None)")
+        emit("if isinstance(otel_attrs, dict):")
+        emit("attrs.update(otel_attrs)", 2)
+    errors = [(key, f"v_{name}") for key, name in (
+        ("type", "error_type"), ("message", "error_message"), ("stack_trace", "error_stack"))
+        if has(name)]
+    if errors:
+        emit("attrs['error'] = {" + ", ".join(f"{key!r}: {var}" for key, var in errors) + "}")
+    emit("return _LogEvent(event_id, ts, ctx.observed_ts, service or ctx.service or "
+         "ctx.source_name or 'unknown', message, severity, level or (_severity_text(severity)"
+         " if severity else ''), host, env, 'kafka', ctx.source_name, logger, http, None, "
+         "trace_id, span_id, None, False, {}, attrs, parser)")
+    if len(constants) > _COMPILE_MAX_KEYS:
+        return None
+    return "\n".join(code) + "\n", constants
+
+
+#: what compiled plans call (see _event for each)
+_BUILDER_GLOBALS: dict[str, Any] = {
+    "_iso_utc": epoch_from_iso_utc, "_MILLIS_US": _MILLIS_US, "_ISO_SECONDS": _ISO_SECONDS,
+    "_timestamp": _timestamp, "_text": _text,
+    "_number": _number, "_severity_number": severity_number,
+    "_severity_text": severity_text, "_dumps": orjson.dumps, "_HttpInfo": HttpInfo,
+    "_LogEvent": LogEvent, "_ParseError": ParseError, "_BAD_FIELD": Reason.BAD_FIELD,
+}
 
 
 def _nothing(_: dict[str, Any]) -> tuple[Any, ...]:
