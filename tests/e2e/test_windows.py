@@ -86,8 +86,10 @@ def test_windows_close_once_with_exact_totals_and_replay_changes_nothing(
         closed = asyncio.run(read_topic(bootstrap, env["LOGWARDEN_TOPICS__WINDOWS_CLOSED"],
                                         len(docs) + 1, 8))
         ids = [c["_id"] for c in closed]
-        assert len(ids) == len(set(ids)) == len(docs), "a window was emitted twice or never"
-        assert set(ids) == {d["_id"] for d in docs}
+        # empty windows of the silent services may still be closing while we read
+        later = {d["_id"] for d in mongo_docs(env)}
+        assert len(ids) == len(set(ids)), "a window was emitted twice"
+        assert {d["_id"] for d in docs} <= set(ids) <= later, "a window was never emitted"
         routes = [d for d in docs if d["route"] is not None and d["service"] == alpha]
         assert sum(d["events"] for d in routes) == sum(n for (s, _), (n, _) in want60.items()
                                                        if s == alpha)
@@ -129,5 +131,11 @@ def test_windows_close_once_with_exact_totals_and_replay_changes_nothing(
 
 def assert_no_gaps(windows: dict[tuple[str, float], tuple[int, int]], service: str,
                    t0: float, seconds: int, size: int) -> bool:
+    """Every window of ``service`` in ``[t0, t0 + seconds)`` is there; any later one is an
+    empty window of the silence after its last event (emitted while the idle watermark
+    advances, until ``silent_after_s``: how many depends on when the test reads)."""
     starts = sorted(start for (svc, start) in windows if svc == service)
-    return starts == [t0 + s for s in range(0, seconds, size)]
+    inside = [start for start in starts if start < t0 + seconds]
+    after_empty = all(windows[(service, start)] == (0, 0)
+                      for start in starts if start >= t0 + seconds)
+    return inside == [t0 + s for s in range(0, seconds, size)] and after_empty

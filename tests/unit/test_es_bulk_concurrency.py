@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
 from app.adapters.elasticsearch import ElasticsearchSink
+from app.core.indexing import BULK_RESPONSE_FILTER
 from app.settings import ElasticsearchSettings
 
 
@@ -30,12 +32,14 @@ class FakeClient:
         self.requests: list[list[str]] = []
         self.attempts: dict[str, int] = {}
 
-    async def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    async def bulk(self, operations: bytes, filter_path: str = "") -> dict[str, Any]:
+        assert filter_path == BULK_RESPONSE_FILTER
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             await asyncio.sleep(self.delay)
-            ids = [op["index"]["_id"] for op in operations[::2]]
+            lines = [orjson.loads(line) for line in operations.splitlines()]
+            ids = [op["index"]["_id"] for op in lines[::2]]
             self.requests.append(ids)
             items = []
             for _id in ids:
@@ -109,12 +113,12 @@ async def test_a_failing_chunk_cancels_the_others_and_propagates() -> None:
     calls = 0
     real_bulk = client.bulk
 
-    async def bulk(operations: list[dict[str, Any]]) -> dict[str, Any]:
+    async def bulk(operations: bytes, filter_path: str = "") -> dict[str, Any]:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise Boom
-        return await real_bulk(operations)
+        return await real_bulk(operations, filter_path)
 
     client.bulk = bulk  # type: ignore[method-assign]
     with pytest.raises(Boom):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from app.core.errors import DecodeError, Reason
@@ -11,8 +12,12 @@ DOC = {"event_id": "abc", "ts": "2026-11-22T04:00:00.000Z", "service": "auth"}
 
 def test_daily_index_and_deterministic_id() -> None:
     assert daily_index("logwarden-events", DOC) == "logwarden-events-2026.11.22"
-    assert bulk_operations([DOC], "lw") == [
-        {"index": {"_index": "lw-2026.11.22", "_id": "abc"}}, DOC]
+    body = bulk_operations([DOC, DOC | {"event_id": "x\ny"}], "lw")
+    lines = body.split(b"\n")
+    assert body.endswith(b"\n") and lines[-1] == b""
+    assert [orjson.loads(line) for line in lines[:-1]] == [
+        {"index": {"_index": "lw-2026.11.22", "_id": "abc"}}, DOC,
+        {"index": {"_index": "lw-2026.11.22", "_id": "x\ny"}}, DOC | {"event_id": "x\ny"}]
 
 
 def test_bulk_items_are_split_by_outcome() -> None:
