@@ -5,15 +5,35 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status logs run test test-unit check lint types contracts clean
+.PHONY: install system-packages up down status logs run test test-unit check lint types contracts clean
 
-$(STAMP): pyproject.toml
+EXAMPLE_PLUGIN := examples/logwarden-security
+
+# re-runs when either pyproject.toml changes (entry points are install-time metadata)
+$(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps -e $(EXAMPLE_PLUGIN)
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+## Debian packages the tests use: promtool (package prometheus) and chromium (browser tests).
+## Idempotent: installs only what is missing; sudo when not root.
+SYSTEM_PACKAGES_CHECK := promtool:prometheus chromium:chromium
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES_CHECK); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "install these Debian/Ubuntu packages yourself:$$missing" >&2; exit 1; fi; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  echo "apt-get install$$missing"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	    || { $$sudo apt-get update && \
+	         $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	fi
 
 ## services (Kafka, Elasticsearch, MongoDB-wire, Redis, OIDC, SMTP) on loopback
 up: install

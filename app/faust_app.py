@@ -30,6 +30,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=worker.web_host,
         web_port=worker.web_port,
         autodiscover=False,
+        stream_buffer_maxsize=worker.stream_buffer_maxsize,
     )
     setup_prometheus_sensors(fapp, pattern="/metrics")
     return fapp
@@ -46,3 +47,13 @@ dlq_topic = app.topic(settings.topics.dlq, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 windows_closed_topic = app.topic(settings.topics.windows_closed, key_type=bytes, value_type=bytes,
                                  key_serializer="raw", value_serializer="raw")
+notifications_outbox_topic = app.topic(settings.topics.notifications_outbox, key_type=bytes,
+                                       value_type=bytes, key_serializer="raw",
+                                       value_serializer="raw")
+alerts_keyed_topic = app.topic(settings.topics.alerts_keyed, key_type=bytes, value_type=bytes,
+                               key_serializer="raw", value_serializer="raw")
+alerts_transitions_topic = app.topic(settings.topics.alerts_transitions, key_type=bytes,
+                                     value_type=bytes, key_serializer="raw",
+                                     value_serializer="raw")
+alerts_silences_topic = app.topic(settings.topics.alerts_silences, key_type=bytes,
+                                  value_type=bytes, key_serializer="raw", value_serializer="raw")

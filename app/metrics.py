@@ -38,3 +38,34 @@ WINDOW_EVENTS_SKIPPED = Counter(
     "or undecodable message", ["reason"])
 WINDOW_WATERMARK_LAG = Gauge("logwarden_window_watermark_lag_seconds",
                              "Wall clock minus the partition's watermark", ["partition"])
+# Notification delivery (agent notify). ``channel`` is a configured channel name (closed set).
+NOTIFICATIONS_SENT = Counter("logwarden_notifications_sent_total",
+                             "Notifications a channel accepted", ["channel"])
+NOTIFICATIONS_FAILED = Counter("logwarden_notifications_failed_total",
+                               "Notifications given up on after notify.max_attempts sends",
+                               ["channel"])
+NOTIFICATION_SEND_ERRORS = Counter("logwarden_notification_send_errors_total",
+                                   "Failed sends (each retried until max_attempts)", ["channel"])
+NOTIFICATIONS_DUPLICATE = Counter("logwarden_notifications_duplicate_total",
+                                  "Notifications not sent again: the channel already has the key",
+                                  ["channel"])
+NOTIFICATIONS_RATE_LIMITED = Counter("logwarden_notifications_rate_limited_total",
+                                     "Sends delayed by the channel's rate limit", ["channel"])
+# Web security, processing latency, consumer lag, alert states (``web.metrics`` feeds the
+# first three; the alerting agent sets ALERTS). ``topic`` is a logwarden topic's role
+# (raw, events, dlq, windows_closed: closed set), never a topic name.
+TOPIC_ROLES = ("raw", "events", "dlq", "windows_closed")
+MESSAGE_PROCESSING = Histogram(
+    "logwarden_message_processing_seconds",
+    "From a consumer receiving a Kafka message until every agent reading it acknowledged "
+    "it (batching wait included), per topic role", ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+ALERT_STATES = ("inactive", "pending", "firing", "resolved")
+ALERTS = Gauge("logwarden_alerts", "Alert instances per state", ["state"])
+AUTH_FAILURES = Counter("logwarden_web_auth_failures_total",
+                        "Requests refused by the web's authentication, per reason",
+                        ["reason"])  # unauthenticated, bad_token, forbidden, csrf
+AUTH_FAILURE_REASONS = ("unauthenticated", "bad_token", "forbidden", "csrf")
+LOGINS = Counter("logwarden_web_logins_total", "OIDC logins, per outcome",
+                 ["outcome"])  # ok, no_role, failed
+LOGIN_OUTCOMES = ("ok", "no_role", "failed")

@@ -67,13 +67,19 @@ class TopicSettings(_Section):
     events: str = "logs.events"
     dlq: str = "logs.dlq"
     windows_closed: str = "windows.closed"
+    notifications_outbox: str = "notifications.outbox"
+    alerts_keyed: str = "alerts.keyed"  # rule items repartitioned by notification group
+    alerts_transitions: str = "alerts.transitions"
+    alerts_silences: str = "alerts.silences"  # silences and acks (compacted, by id)
 
 
 class IngestSettings(_Section):
     max_record_bytes: int = Field(64 * 1024, ge=256, le=16 * 1024 * 1024)
     max_batch_records: int = Field(10_000, ge=1, le=1_000_000)
     max_json_depth: int = Field(32, ge=2, le=512)
-    parse_batch_size: int = Field(500, ge=1, description="Kafka messages per parse batch")
+    parse_batch_size: int = Field(
+        64, ge=1, description="Kafka messages per parse batch (a batched message holds up to "
+                              "gateway_batch_bytes of lines: this bounds the batch's memory)")
     parse_batch_wait_s: float = Field(0.2, gt=0)
     max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                    description="largest HTTP ingest body (413 above)")
@@ -111,15 +117,22 @@ class ParsingSettings(_Section):
     @model_validator(mode="after")
     def _catalog_builds(self) -> ParsingSettings:
         from app.core.parsing.catalog import ParserCatalog, PatternDef, SourceRule
+        from app.plugins import failed_names, registry
 
+        # Only patterns and source rules can name a plugin's format; without them the
+        # registry is not read (the class default is built when this module is imported).
+        plugins = bool(self.patterns or self.sources)
         try:
             ParserCatalog(
                 [PatternDef(name, p.regex, p.timestamp_format, p.timezone,
                             tuple(p.field_map.items())) for name, p in self.patterns.items()],
                 [SourceRule(s.match, s.format, s.service, s.timezone) for s in self.sources],
-                self.default_timezone)
+                self.default_timezone,
+                factories=registry().load_all("parsers") if plugins else None)
         except ValueError as exc:
-            raise ValueError(str(exc)) from None
+            failed = failed_names("parsers") if plugins else ""
+            hint = f" (parser plugins that failed to load: {failed})" if failed else ""
+            raise ValueError(f"{exc}{hint}") from None
         return self
 
 
@@ -136,12 +149,18 @@ class EnrichmentSettings(_Section):
 
     @model_validator(mode="after")
     def _pipeline_builds(self) -> EnrichmentSettings:
-        from app.core.enrichment.registry import check_pipeline
+        from app.core.enrichment.registry import builtin_enrichers, check_pipeline
+        from app.plugins import failed_names, registry
 
+        # built-in names only: no need to read the registry (a plugin cannot take them)
+        plugins = not set(self.enrichers) <= set(builtin_enrichers())
         try:
-            check_pipeline(self.enrichers, self.config)
+            check_pipeline(self.enrichers, self.config,
+                           factories=registry().load_all("enrichers") if plugins else None)
         except ValueError as exc:
-            raise ValueError(str(exc)) from None
+            failed = failed_names("enrichers") if plugins else ""
+            hint = f" (enricher plugins that failed to load: {failed})" if failed else ""
+            raise ValueError(f"{exc}{hint}") from None
         return self
 
 
@@ -150,7 +169,7 @@ class ElasticsearchSettings(_Section):
     index_prefix: str = "logwarden-events"
     shards: int = Field(1, ge=1)
     replicas: int = Field(0, ge=0)
-    bulk_max_messages: int = Field(200, ge=1, description="logs.events messages per bulk")
+    bulk_max_messages: int = Field(64, ge=1, description="logs.events messages per bulk")
     bulk_max_wait_s: float = Field(1.0, gt=0)
     request_timeout_s: float = Field(30.0, gt=0)
     max_backoff_s: float = Field(30.0, gt=0)
@@ -199,7 +218,7 @@ class WindowSettings(_Section):
     close_interval_s: float = Field(1.0, gt=0, description="how often windows are closed")
     silent_after_s: float = Field(3600.0, gt=0,
                                   description="a silent service gets empty windows this long")
-    batch_size: int = Field(500, ge=1, description="logs.events messages per aggregate batch")
+    batch_size: int = Field(64, ge=1, description="logs.events messages per aggregate batch")
     batch_wait_s: float = Field(0.5, gt=0)
     retention_s: float = Field(7 * 86400.0, gt=0, description="closed windows kept in MongoDB")
 
@@ -219,13 +238,123 @@ class OidcSettings(_Section):
     client_secret: SecretStr = SecretStr("logwarden-secret")
 
 
+#: The roles of the web UI and API, lowest first (``web.auth.Role`` ranks them).
+RoleName = Literal["viewer", "operator", "admin"]
+_IDENTITY_ROLES: dict[str, RoleName] = {"viewer": "viewer", "operator": "operator",
+                                        "admin": "admin"}
+
+
+def _random_secret() -> SecretStr:
+    import secrets  # imported on use: only when no secret is configured
+
+    return SecretStr(secrets.token_urlsafe(32))
+
+
+class WebSettings(_Section):
+    """Web login, sessions and roles (the OIDC client itself is ``oidc``)."""
+
+    public_base_url: str | None = Field(
+        None, description="the URL browsers use for this worker (OIDC redirect URI base); "
+                          "default http://<worker.web_host>:<worker.web_port>")
+    session_secret: SecretStr = Field(
+        default_factory=_random_secret,
+        description="key of the CSRF tokens; set it when several workers serve one UI "
+                    "(default: random per process)")
+    cookie_secure: bool | None = Field(
+        None, description="Secure flag of the session cookie; default: on unless the base "
+                          "URL is http on 127.0.0.1/localhost")
+    session_ttl_s: int = Field(8 * 3600, ge=60, description="lifetime of a login session")
+    roles_claim: str = Field("roles", min_length=1,
+                             description="ID-token claim with the user's roles (dotted path "
+                                         "for nested claims, e.g. realm_access.roles)")
+    role_map: dict[str, RoleName] = Field(
+        default_factory=lambda: dict(_IDENTITY_ROLES),
+        description="claim value -> logwarden role")
+    default_role: RoleName | None = Field(
+        None, description="role of a user whose claim maps to no role (None: no access)")
+    metrics_public: bool = Field(True, description="serve /metrics without authentication")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            msg = "must start with http:// or https://"
+            raise ValueError(msg)
+        return value.rstrip("/") if value else value
+
+
 class SmtpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(1025, ge=1, le=65535)
 
 
-#: The stream agents of ``agents/``, by name (the module ``agents.<name>``).
-BUILTIN_AGENTS = ("parse", "index", "aggregate")
+class NotifySettings(_Section):
+    """Delivery of ``notifications.outbox`` through Apprise (the ``notify`` agent)."""
+
+    apprise_config: Path = Field(
+        Path("alert_rules/channels.yaml"),
+        description="Apprise YAML config: one URL entry per channel, with tag: and lw_channel:")
+    max_attempts: int = Field(5, ge=1, le=100, description="sends per channel before giving up")
+    base_backoff_s: float = Field(1.0, gt=0, description="wait after the first failed send")
+    max_backoff_s: float = Field(60.0, gt=0, description="longest wait between two sends")
+    rate_per_minute: float = Field(30.0, gt=0, description="sends per minute per channel")
+    rate_burst: int = Field(5, ge=1, description="sends a channel may take at once")
+    channel_rate_per_minute: dict[str, float] = Field(
+        default_factory=dict, description="per-channel overrides of rate_per_minute")
+    send_timeout_s: float = Field(30.0, gt=0, description="limit of one Apprise send")
+    batch_size: int = Field(50, ge=1, description="outbox messages delivered together")
+    batch_wait_s: float = Field(0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> NotifySettings:
+        if self.base_backoff_s > self.max_backoff_s:
+            raise ValueError("base_backoff_s must not exceed max_backoff_s")
+        bad = [name for name, rate in self.channel_rate_per_minute.items() if rate <= 0]
+        if bad:
+            raise ValueError(f"channel_rate_per_minute must be positive (channels {bad})")
+        return self
+
+
+class DashboardSettings(_Section):
+    """The operators' pages: overview refresh and caching, live-tail rate caps."""
+
+    refresh_s: float = Field(10.0, ge=1, description="how often the overview refreshes itself")
+    cache_ttl_s: float = Field(5.0, gt=0, le=300,
+                               description="Elasticsearch aggregations cached in Redis this long")
+    tail_publish_rate: float = Field(
+        500.0, gt=0, description="events per second a worker publishes to the live tail "
+                                 "(a sample beyond that)")
+    tail_client_rate: float = Field(50.0, gt=0,
+                                    description="events per second one live-tail client gets")
+
+
+class AlertingSettings(_Section):
+    """Alert rules (``alert_rules/``), their evaluation and the links in notifications."""
+
+    rules_dir: Path = Field(Path("alert_rules"), description="YAML rule files (*.yaml, *.yml)")
+    dashboard_base_url: str = Field("http://127.0.0.1:6066",
+                                    description="base of the search links in notifications")
+    grace_s: float = Field(2.0, ge=0, description="event-time clock: largest event time "
+                                                  "seen minus this")
+    idle_after_s: float = Field(10.0, gt=0, description="wall-clock quiet after which the "
+                                                        "clock advances by itself")
+    tick_interval_s: float = Field(1.0, gt=0, description="how often time-based changes "
+                                                          "(resolve, group_wait) are checked")
+    batch_size: int = Field(500, ge=1, description="messages per alerts batch")
+    batch_wait_s: float = Field(0.2, gt=0)
+
+    @field_validator("dashboard_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = "must start with http:// or https://"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+
+#: The agents a worker runs by default. Every name in ``worker.agents`` is an entry point
+#: of the ``logwarden.agents`` group (``pyproject.toml``, or an installed plugin).
+BUILTIN_AGENTS = ("parse", "index", "aggregate", "alerts", "notify", "tail")
 
 
 class WorkerSettings(_Section):
@@ -235,6 +364,15 @@ class WorkerSettings(_Section):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    stream_buffer_maxsize: int = Field(
+        64, ge=1, le=65536,
+        description="Kafka messages an agent may have fetched but not processed; batched "
+                    "messages carry up to ingest.event_message_bytes each, so this bounds "
+                    "the worker's memory (Faust's default, 4096, allows gigabytes)")
+    gc_gen0_threshold: int = Field(
+        50_000, ge=700,
+        description="allocations between young-generation garbage collections (Python's "
+                    "default is 700; decoding batches allocates millions of short-lived objects)")
     agents: tuple[str, ...] = Field(
         BUILTIN_AGENTS, min_length=1,
         description="agents this worker runs; e.g. index,aggregate under a new app_id "
@@ -243,11 +381,40 @@ class WorkerSettings(_Section):
     @field_validator("agents")
     @classmethod
     def _known_agents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in BUILTIN_AGENTS]
+        from app.plugins import registry
+
+        known = registry().names("agents")
+        unknown = [name for name in value if name not in known]
         if unknown:
-            msg = f"unknown agent(s) {', '.join(unknown)}; known: {', '.join(BUILTIN_AGENTS)}"
+            msg = (f"unknown agent(s) {', '.join(unknown)}; known: {', '.join(known)} "
+                   f"(entry points of the logwarden.agents group; `logwarden plugins list`)")
             raise ValueError(msg)
         return value
+
+
+class PluginSettings(BaseModel):
+    """``plugins.strict``, plus one section per plugin agent: ``plugins.<name>``.
+
+    A section is validated by that plugin's own config model when the worker starts
+    (``app.plugins.worker``); a section naming no registered agent is an error there.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    strict: bool = Field(False, description="refuse to start when a plugin fails to load "
+                                            "(default: log it and leave the plugin out)")
+
+    @model_validator(mode="after")
+    def _sections_are_mappings(self) -> PluginSettings:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                msg = f"plugins.{name} must be a mapping (that plugin's settings section)"
+                raise ValueError(msg)
+        return self
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The plugin sections, by plugin name."""
+        return {name: dict(value) for name, value in (self.model_extra or {}).items()}
 
 
 class Settings(BaseSettings):
@@ -266,8 +433,13 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     windows: WindowSettings = WindowSettings()
     oidc: OidcSettings = OidcSettings()
+    web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
+    notify: NotifySettings = NotifySettings()
+    alerting: AlertingSettings = AlertingSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     worker: WorkerSettings = WorkerSettings()
+    plugins: PluginSettings = PluginSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,8 @@
 """Settings to core objects: the parser catalog, the enrichment pipeline, ingest limits.
 
+Parsers and enrichers come from the plugin registry (``logwarden.parsers`` and
+``logwarden.enrichers`` entry points: the built-ins and any installed plugin).
+
 One place turns configuration into the pure core's objects, so the worker, the
 gateway, ``logwarden parse`` and the benchmarks all parse and enrich the same way.
 """
@@ -12,6 +15,7 @@ from app.core.enrichment.registry import build_pipeline
 from app.core.ingest import IngestLimits
 from app.core.parsing import FormatDetector
 from app.core.parsing.catalog import ParserCatalog, PatternDef, SourceRule
+from app.plugins import registry
 from app.settings import Settings
 
 
@@ -21,7 +25,7 @@ def parser_catalog(settings: Settings) -> ParserCatalog:
         [PatternDef(name, d.regex, d.timestamp_format, d.timezone, tuple(d.field_map.items()))
          for name, d in p.patterns.items()],
         [SourceRule(s.match, s.format, s.service, s.timezone) for s in p.sources],
-        p.default_timezone)
+        p.default_timezone, factories=registry().load_all("parsers"))
 
 
 def detector(settings: Settings) -> FormatDetector:
@@ -34,7 +38,8 @@ def enrichment(settings: Settings, directory: ServiceDirectory | None = None
     config = {name: dict(options) for name, options in settings.enrichment.config.items()}
     if directory is not None and "service_meta" in settings.enrichment.enrichers:
         config.setdefault("service_meta", {})["directory"] = directory
-    return build_pipeline(settings.enrichment.enrichers, config)
+    return build_pipeline(settings.enrichment.enrichers, config,
+                          factories=registry().load_all("enrichers"))
 
 
 def ingest_limits(settings: Settings) -> IngestLimits:

@@ -17,7 +17,13 @@ log = logging.getLogger(__name__)
 
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.raw, t.events, t.dlq, t.windows_closed]
+    return [t.raw, t.events, t.dlq, t.windows_closed, t.notifications_outbox, t.alerts_keyed,
+            t.alerts_transitions, t.alerts_silences]
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic-level configs of topics that need them (silences: latest state per id)."""
+    return {settings.topics.alerts_silences: {"cleanup.policy": "compact"}}
 
 
 async def ensure_topics(settings: Settings) -> dict[str, int]:
@@ -34,7 +40,8 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(name, num_partitions=settings.kafka.partitions,
-                     replication_factor=settings.kafka.replication_factor)
+                     replication_factor=settings.kafka.replication_factor,
+                     topic_configs=topic_configs(settings).get(name, {}))
             for name in wanted if name not in existing
         ]
         if missing:

@@ -20,6 +20,7 @@ class Reason(StrEnum):
     BATCH_TOO_LARGE = "batch_too_large"  # too many records in one batch message
     INDEX_REJECTED = "index_rejected"  # the search index refused the document
     ENRICHMENT_FAILED = "enrichment_failed"  # an enricher raised on this event
+    RULE_FAILED = "rule_failed"  # an alert rule raised while evaluating (template, config)
 
 
 class LogwardenError(Exception):

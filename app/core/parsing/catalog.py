@@ -8,7 +8,7 @@ shell-style patterns, first match wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -29,25 +29,63 @@ from app.core.parsing.syslog5424 import Syslog5424Parser
 ParserFactory = Callable[[str], Parser]  # time zone -> parser
 
 
-def _access(name: str) -> ParserFactory:
-    return lambda _tz: HttpAccessParser(name)
+# Named factories: the ``logwarden.parsers`` entry points of pyproject.toml point at these
+# (and at the parser classes that take the zone themselves).
+def json_parser(_tz: str) -> Parser:
+    return JsonLinesParser()
 
 
+def http_access_parser(_tz: str) -> Parser:
+    return HttpAccessParser("http_access")
+
+
+def apache_common_parser(_tz: str) -> Parser:
+    return HttpAccessParser("apache_common")
+
+
+def apache_combined_parser(_tz: str) -> Parser:
+    return HttpAccessParser("apache_combined")
+
+
+def nginx_combined_parser(_tz: str) -> Parser:
+    return HttpAccessParser("nginx_combined")
+
+
+def nginx_main_parser(_tz: str) -> Parser:
+    return HttpAccessParser("nginx_main")
+
+
+def syslog5424_parser(_tz: str) -> Parser:
+    return Syslog5424Parser()
+
+
+def logfmt_parser(_tz: str) -> Parser:
+    return LogfmtParser()
+
+
+def plain_parser(_tz: str) -> Parser:
+    return PlainTextParser()
+
+
+#: The built-in parsers. The worker, the gateway and ``logwarden parse`` build their
+#: catalog from the ``logwarden.parsers`` entry points instead (``app.plugins``), which
+#: declare exactly these (a unit test keeps the two equal); this is the default for
+#: code without an installed distribution (unit tests, benchmarks).
 BUILTIN: dict[str, ParserFactory] = {
-    "json": lambda _tz: JsonLinesParser(),
-    "http_access": _access("http_access"),
-    "apache_common": _access("apache_common"),
-    "apache_combined": _access("apache_combined"),
-    "nginx_combined": _access("nginx_combined"),
-    "nginx_main": _access("nginx_main"),
+    "json": json_parser,
+    "http_access": http_access_parser,
+    "apache_common": apache_common_parser,
+    "apache_combined": apache_combined_parser,
+    "nginx_combined": nginx_combined_parser,
+    "nginx_main": nginx_main_parser,
     "syslog": SyslogParser,
     "syslog3164": Syslog3164Parser,
-    "syslog5424": lambda _tz: Syslog5424Parser(),
+    "syslog5424": syslog5424_parser,
     "python": PythonLoggingParser,
     "apache_error": ApacheErrorParser,
     "nginx_error": NginxErrorParser,
-    "logfmt": lambda _tz: LogfmtParser(),
-    "plain": lambda _tz: PlainTextParser(),
+    "logfmt": logfmt_parser,
+    "plain": plain_parser,
 }
 
 #: Tried in this order on text that does not start with ``{``; the first whose cheap
@@ -77,16 +115,26 @@ class SourceRule:
 
 
 class ParserCatalog:
-    """Parsers by name (built-in and user patterns) and source rules; validated up front."""
+    """Parsers by name (registered and user patterns) and source rules; validated up front.
+
+    ``factories`` are the registered parsers (name -> factory taking a time zone); the
+    default is ``BUILTIN``. Every registered format must be able to parse, detect and
+    fall back, so ``json`` and ``plain`` are required.
+    """
 
     def __init__(self, patterns: Sequence[PatternDef] = (), rules: Sequence[SourceRule] = (),
-                 default_timezone: str = "UTC") -> None:
+                 default_timezone: str = "UTC", *,
+                 factories: Mapping[str, ParserFactory] | None = None) -> None:
         self.default_timezone = default_timezone
-        self._factories: dict[str, ParserFactory] = dict(BUILTIN)
+        registered = BUILTIN if factories is None else factories
+        missing = [name for name in ("json", "plain") if name not in registered]
+        if missing:
+            raise ValueError(f"no parser registered for {', '.join(missing)} (required)")
+        self._factories: dict[str, ParserFactory] = dict(registered)
         for pattern in patterns:
             if pattern.name in self._factories:
-                raise ValueError(f"pattern {pattern.name!r}: the name is taken by a "
-                                 f"{'built-in parser' if pattern.name in BUILTIN else 'pattern'}")
+                taken_by = "registered parser" if pattern.name in registered else "pattern"
+                raise ValueError(f"pattern {pattern.name!r}: the name is taken by a {taken_by}")
             self._factories[pattern.name] = _pattern_factory(pattern)
             self._factories[pattern.name](pattern.timezone)  # validate now, not on first line
         for index, rule in enumerate(rules):
