@@ -1,13 +1,13 @@
 """Per-process clients the web views share, created on first use, closed at shutdown.
 
 Also the API's shared request plumbing: the RFC 9457 problem response and bearer-token
-authentication (API tokens with scopes; OIDC sessions come later).
+authorization by scope of the principal ``web.auth`` authenticated.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from aiohttp import web as aioweb
@@ -15,8 +15,11 @@ from aiohttp import web as aioweb
 from app.adapters.tokens import MongoTokenStore
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
-from app.core.tokens import Scope, TokenRecord, bearer_token
+from app.core.tokens import Scope
 from app.faust_app import app, settings
+
+if TYPE_CHECKING:
+    from web.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +62,18 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Respon
                            content_type="application/problem+json")
 
 
-async def authenticate(request: Any, scope: Scope) -> TokenRecord | aioweb.Response:
-    """The API token of ``request`` if it allows ``scope``, else the 401/403 problem."""
-    token = bearer_token(request.headers.get("Authorization"))
-    if token is None:
+async def authenticate(request: Any, scope: Scope) -> Principal | aioweb.Response:
+    """The request's principal if it may do what ``scope`` allows, else the 401/403 problem.
+
+    ``web.auth``'s middleware authenticated the request (API token or session) already.
+    """
+    principal = request.get("principal")
+    if principal is None:
         return problem(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
-    record = await token_store().lookup(token)
-    if record is None or record.revoked_at is not None:
-        return problem(401, "Unauthorized", "unknown or revoked API token")
-    if not record.allows(scope):
-        return problem(403, "Forbidden", f"this token lacks the {scope.value!r} scope")
-    return record
+    if not principal.allows(scope):
+        what = "token" if principal.via == "token" else "account"
+        return problem(403, "Forbidden", f"this {what} lacks the {scope.value!r} scope")
+    return cast("Principal", principal)
 
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mypy: union of callables

@@ -1,0 +1,11 @@
+"""The operators' pages: overview, search (and ``/api/v1/logs``), live tail.
+
+Importing this package sets up Jinja2 templates and the ``/static/`` route on the
+worker's aiohttp application and registers the views. ``web.auth`` (imported first by
+``app.main``) has authenticated every request before a view runs.
+"""
+
+from web.pages import setup  # isort: skip  # templates and static files first
+from web.pages import overview, search, tail
+
+__all__ = ["overview", "search", "setup", "tail"]
