@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 from aiohttp import web as aioweb
 
+from app.adapters.alert_store import MongoAlertStore
 from app.adapters.tokens import MongoTokenStore
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 _token_store: MongoTokenStore | None = None
 _window_cache: RedisWindowCache | None = None
 _window_store: MongoWindowStore | None = None
+_alert_store: MongoAlertStore | None = None
 
 
 def token_store() -> MongoTokenStore:
@@ -54,6 +56,14 @@ def window_store() -> MongoWindowStore:
     return _window_store
 
 
+def alert_store() -> MongoAlertStore:
+    """Alert transitions (history), silences and acks in MongoDB."""
+    global _alert_store
+    if _alert_store is None:
+        _alert_store = MongoAlertStore(settings.mongo.url, settings.mongo.database)
+    return _alert_store
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
     """An RFC 9457 problem document (the API's one error shape)."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
@@ -78,10 +88,10 @@ async def authenticate(request: Any, scope: Scope) -> Principal | aioweb.Respons
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mypy: union of callables
 async def _close_clients(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-    global _token_store, _window_cache, _window_store
-    clients: list[MongoTokenStore | RedisWindowCache | MongoWindowStore | None] = [
-        _token_store, _window_cache, _window_store]
-    _token_store = _window_cache = _window_store = None
+    global _token_store, _window_cache, _window_store, _alert_store
+    clients: list[MongoTokenStore | RedisWindowCache | MongoWindowStore | MongoAlertStore
+                  | None] = [_token_store, _window_cache, _window_store, _alert_store]
+    _token_store = _window_cache = _window_store = _alert_store = None
     for client in clients:
         if client is not None:
             try:

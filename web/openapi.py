@@ -192,3 +192,39 @@ register("/api/v1/logs", "post", {
         }}, "Accepted"),
     } | problem_responses(400, 413, 415, 503),
 })
+
+register("/api/v1/logs", "get", {
+    "summary": "Search log events (newest first) with the query language of /search",
+    "parameters": [
+        query_param("q", {"type": "string"}, 'e.g. service:auth AND level:error "timeout"'),
+        query_param("from", {"type": "string"}, "ISO 8601, epoch milliseconds or now-15m"),
+        query_param("to", {"type": "string"}, "ISO 8601, epoch milliseconds or now"),
+        query_param("range", {"type": "string"}, "instead of from/to: 15m, 1h, ..."),
+        query_param("size", {"type": "integer", "minimum": 1, "maximum": 500}),
+        query_param("page", {"type": "integer", "minimum": 1}),
+    ],
+    "responses": {"200": json_response({
+        "type": "object",
+        "required": ["query", "from", "to", "page", "size", "total", "total_exact", "hits"],
+        "properties": {
+            "query": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+            "page": {"type": "integer"}, "size": {"type": "integer"},
+            "total": {"type": "integer"}, "total_exact": {"type": "boolean"},
+            "hits": {"type": "array", "items": {"type": "object"}},
+        }}),
+    } | problem_responses(400, 503),
+})
+
+register("/api/v1/overview", "get", {
+    "summary": "The overview page's data: KPIs, time series and top lists over a range",
+    "parameters": [query_param("range", {"type": "string",
+                                         "enum": ["5m", "15m", "1h", "6h", "24h"]})],
+    "responses": {"200": json_response({
+        "type": "object", "required": ["range", "from", "to", "kpis", "timeline", "source"],
+        "properties": {
+            "range": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+            "kpis": {"type": "object"}, "timeline": {"type": "object"},
+            "source": {"enum": ["cache", "store", "none"]},
+        }}),
+    } | problem_responses(400),
+})

@@ -60,3 +60,31 @@ class MongoAlertStore:
 
     async def mutes(self) -> list[dict[str, Any]]:
         return [doc async for doc in self._silences.find({})]
+
+    async def latest_per_alert(self, scan: int = 20000) -> list[dict[str, Any]]:
+        """Each alert's (fingerprint's) newest transition, newest first.
+
+        Newest means highest activation, then latest ``at``, then the later state of the
+        lifecycle (a rule with ``for: 0`` makes pending and firing at the same instant).
+        The web reads the current alert state from this: an alert whose newest
+        transition goes to ``pending`` or ``firing`` is active. Folded here from the
+        newest ``scan`` transitions (the MongoDB-wire servers we run on lack ``$switch``
+        and ``$top``).
+        """
+        rank = {"inactive": 0, "pending": 1, "firing": 2, "resolved": 3}
+        cursor = self._transitions.find({}).sort("at", DESCENDING).limit(scan)
+        best: dict[str, tuple[tuple[int, float, int], dict[str, Any]]] = {}
+        async for doc in cursor:
+            key = (int(doc.get("activation") or 0), float(doc.get("at") or 0.0),
+                   rank.get(str(doc.get("to")), 0))
+            fp = str(doc.get("fingerprint"))
+            if fp not in best or key > best[fp][0]:
+                best[fp] = (key, doc)
+        return [doc for _, doc in sorted(best.values(), key=lambda kd: -kd[0][1])]
+
+    async def recent_transitions(self, *, limit: int = 100,
+                                 since: float | None = None) -> list[dict[str, Any]]:
+        """The newest transitions of every alert, newest first."""
+        query: dict[str, Any] = {} if since is None else {"at": {"$gte": since}}
+        cursor = self._transitions.find(query).sort("at", DESCENDING).limit(limit)
+        return [doc async for doc in cursor]

@@ -70,10 +70,11 @@ async def _read_to_end(settings: Settings, topics: list[str],
     try:
         parts = [TopicPartition(t, p) for t in topics
                  for p in (consumer.partitions_for_topic(t) or set())]
-        if not parts:
-            await consumer.force_metadata_update()
+        if not parts:  # no metadata for these topics yet: fetch it (aiokafka has no
+            # public call for that on a consumer; ``topics()`` drops the partitions)
+            cluster = await consumer._client.fetch_all_metadata()
             parts = [TopicPartition(t, p) for t in topics
-                     for p in (consumer.partitions_for_topic(t) or set())]
+                     for p in (cluster.partitions_for_topic(t) or set())]
         consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         deadline = asyncio.get_running_loop().time() + timeout_s
