@@ -29,11 +29,11 @@ import orjson
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from agents.decoded import decoded
 from agents.publish import publish
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
 from app.core.errors import ProcessorError
-from app.core.eventbatch import decode_event_batch
 from app.core.windows.book import ClosePlan, OpenWindow, ServiceSeen, close_plan, fold_messages
 from app.core.windows.stats import WindowKey, WindowStats, window_start
 from app.core.windows.watermark import Watermarks
@@ -77,7 +77,7 @@ def by_partition(batch: Iterable[Any]) -> dict[int, Messages]:
     for event in batch:
         msg = event.message
         try:
-            docs = decode_event_batch(event.value or b"")
+            docs = decoded(event)
         except ProcessorError:
             WINDOW_EVENTS_SKIPPED.labels("undecodable").inc()
             continue

@@ -30,6 +30,7 @@ from app.adapters.rule_files import load_rule_paths
 from app.adapters.silences import MuteFeed
 from app.core.alerting.engine import Evaluator, Item, Outcome, Router, group_key
 from app.core.alerting.loading import RuleLoadError
+from app.core.alerting.registry import register_rule_type
 from app.core.deadletter import DeadLetter
 from app.core.errors import ProcessorError, Reason
 from app.core.eventbatch import decode_event_batch
@@ -44,6 +45,7 @@ from app.faust_app import (
     settings,
     windows_closed_topic,
 )
+from app.plugins import registry
 from tables.alerts import BufferedStore, alert_table, groups_of
 
 TABLE: Any = alert_table  # faust types tables loosely
@@ -51,6 +53,7 @@ TABLE: Any = alert_table  # faust types tables loosely
 log = logging.getLogger(__name__)
 a = settings.alerting
 
+registry().feed("rule_types", register_rule_type)  # built-in and plugins' rule types
 try:
     RULES = load_rule_paths([a.rules_dir], settings.windows.service_sizes_s)
 except RuleLoadError as exc:  # the worker does not start on broken rules

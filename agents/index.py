@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from agents.deadletters import send_dead_letters
+from agents.decoded import decoded
 from app.adapters.elasticsearch import ElasticsearchSink
 from app.core.deadletter import DeadLetter
 from app.core.errors import ProcessorError, Reason
-from app.core.eventbatch import decode_event_batch
 from app.faust_app import app, events_topic, settings
 from app.metrics import EVENTS_OUT, RECORDS_IN
 
@@ -58,7 +58,7 @@ def collect(batch: list[Any]) -> tuple[list[dict[str, Any]], dict[int, Origin], 
     for event in batch:
         msg = event.message
         try:
-            items = decode_event_batch(event.value or b"")
+            items = decoded(event)
         except ProcessorError as exc:
             exc.stage = STAGE
             letters.append(DeadLetter.from_error(

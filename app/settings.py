@@ -80,7 +80,7 @@ class IngestSettings(_Section):
     parse_batch_size: int = Field(
         64, ge=1, description="Kafka messages per parse batch (a batched message holds up to "
                               "gateway_batch_bytes of lines: this bounds the batch's memory)")
-    parse_batch_wait_s: float = Field(0.2, gt=0)
+    parse_batch_wait_s: float = Field(0.1, gt=0, description="longest wait to fill a parse batch")
     max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                    description="largest HTTP ingest body (413 above)")
     gateway_batch_bytes: int = Field(512 * 1024, ge=1024,
@@ -170,7 +170,9 @@ class ElasticsearchSettings(_Section):
     shards: int = Field(1, ge=1)
     replicas: int = Field(0, ge=0)
     bulk_max_messages: int = Field(64, ge=1, description="logs.events messages per bulk")
-    bulk_max_wait_s: float = Field(1.0, gt=0)
+    bulk_max_wait_s: float = Field(
+        0.25, gt=0,
+        description="longest wait to fill a bulk (adds to ingest-to-searchable latency)")
     request_timeout_s: float = Field(30.0, gt=0)
     max_backoff_s: float = Field(30.0, gt=0)
     bulk_max_docs: int = Field(5_000, ge=1, description="documents per _bulk request")

@@ -68,6 +68,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -206,6 +207,9 @@ def isolated_env(token: str, subject: str, args: argparse.Namespace,
         "LOGWARDEN_WORKER__DATADIR": str(workdir / "data"),
         "LOGWARDEN_WORKER__WEB_HOST": "127.0.0.1",
         "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
+        # the pipeline this benchmark measures (logs.raw -> ES + windows); alerting,
+        # delivery and the live tail are other agents with their own benchmarks
+        "LOGWARDEN_WORKER__AGENTS": json.dumps(args.agents.split(",")),
     }
     for name, spec in TopicSettings.model_fields.items():
         env[f"LOGWARDEN_TOPICS__{name.upper()}"] = f"{token}.{spec.default}"
@@ -223,7 +227,9 @@ def settings_for(env: dict[str, str]) -> Settings:
     nested: dict[str, Any] = {}
     for name, value in env.items():
         section, _, key = name.removeprefix("LOGWARDEN_").lower().partition("__")
-        nested.setdefault(section, {})[key] = value
+        # as pydantic-settings does for complex fields: JSON lists stay lists
+        parsed = json.loads(value) if value.startswith("[") else value
+        nested.setdefault(section, {})[key] = parsed
     return load_settings(None, **nested)
 
 
@@ -596,6 +602,8 @@ def main() -> None:
     parser.add_argument("--input", default="batched", help="batched, single or both (a,b)")
     parser.add_argument("--subjects", default="logwarden", help="logwarden, naive or both")
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--agents", default="parse,index,aggregate",
+                        help="worker.agents of the logwarden subject (comma-separated)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--partitions", type=int, default=Settings().kafka.partitions)
     parser.add_argument("--batch-lines", type=int, default=1000,

@@ -9,8 +9,9 @@ Import from here (and ``app.plugins.context`` for the agent context), never from
   Enricher``, called once per pipeline;
 - ``logwarden.agents``: an ``AgentPlugin`` (logwarden's own agents: a module), at worker
   start;
-- ``logwarden.rule_types``: a ``RuleType`` class; ``logwarden.notifiers``: a ``Notifier``
-  class;
+- ``logwarden.rule_types``: a ``RuleType`` subclass (the alert engine's own base class,
+  ``app.core.alerting.types.base``: ``Config`` a ``RuleConfig``, ``observe``/``tick``
+  return a ``Verdict``); ``logwarden.notifiers``: a ``Notifier`` class;
 - ``logwarden.sinks``: a ``SinkFactory``, ``(settings: Settings) -> Sink``.
 """
 
@@ -23,6 +24,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.alerting.durations import format_duration, positive_duration
+from app.core.alerting.types.base import RuleType, State, Verdict
+from app.core.alerting.types.base import TypeConfig as RuleConfig
 from app.core.enrichment.registry import EnricherFactory
 from app.core.notification import Notification
 from app.core.parsing.catalog import ParserFactory
@@ -32,7 +36,8 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 __all__ = ["AgentPlugin", "EnricherFactory", "HostTopic", "Notifier", "Observation",
-           "ParserFactory", "PluginConfig", "RuleType", "Sink", "SinkFactory"]
+           "ParserFactory", "PluginConfig", "RuleConfig", "RuleType", "Sink", "SinkFactory",
+           "State", "Verdict", "format_duration", "positive_duration"]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -89,36 +94,6 @@ class Observation:
     labels: Mapping[str, str]  # group labels, e.g. {"source_ip": "203.0.113.9"}
     summary: str  # one line for the notification title
     evidence: Mapping[str, Any] = field(default_factory=dict)  # samples, top values...
-
-
-class RuleType(Protocol):
-    """A kind of alert rule (``type:`` in a rule file): pure, state passed in and out.
-
-    The engine keeps one state per (rule, group key) in a changelogged table, so the
-    state must be JSON-able and ``fold``/``check`` must be deterministic functions of
-    their arguments (event time, never the clock). Events of one group key must reach
-    the same partition: the engine re-keys by ``group_key`` before folding.
-    """
-
-    name: ClassVar[str]
-    Config: ClassVar[type[BaseModel]]  # the rule's type-specific options (extra="forbid")
-
-    @classmethod
-    def from_config(cls, options: Mapping[str, Any]) -> RuleType:
-        """Validate ``options`` with ``Config``; raise ``ValueError`` naming the field."""
-        ...
-
-    def group_key(self, event: Mapping[str, Any]) -> str | None:
-        """The group this event counts for, or None when the rule ignores it."""
-        ...
-
-    def fold(self, state: Any, event: Mapping[str, Any]) -> Any:
-        """The new state after ``event`` (``state`` is None for a new group)."""
-        ...
-
-    def check(self, state: Any, now: float) -> Observation | None:
-        """An observation if the condition holds at event time ``now``, else None."""
-        ...
 
 
 class Notifier(Protocol):

@@ -155,3 +155,12 @@ def ingest_token(isolated: dict[str, str], mongo_url: str) -> str:
             await store.close()
 
     return asyncio.run(create())
+
+
+@pytest.fixture()
+def webhook() -> Iterator[Any]:
+    """A JSON webhook receiver (``tests.e2e.alertkit.Webhook``) for the test's duration."""
+    from tests.e2e.alertkit import Webhook
+
+    with Webhook() as hook:
+        yield hook

@@ -6,11 +6,8 @@ notice twice under different keys on ``notifications.outbox``."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,47 +15,19 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from tests.e2e.conftest import Worker, read_topic
+from tests.e2e.alertkit import FAST_ALERTING, generate, notices, silence, transitions
+from tests.e2e.conftest import Worker
 from tests.e2e.traffic import wait_until
 
 pytestmark = pytest.mark.e2e
 
-ENV = {
-    "LOGWARDEN_WINDOWS__SERVICE_SIZES_S": "[10]",
-    "LOGWARDEN_WINDOWS__ROUTE_SIZES_S": "[]",
-    "LOGWARDEN_WINDOWS__GRACE_S": "1",
-    "LOGWARDEN_WINDOWS__IDLE_AFTER_S": "3",
-    "LOGWARDEN_WINDOWS__CLOSE_INTERVAL_S": "0.5",
-    "LOGWARDEN_WINDOWS__SILENT_AFTER_S": "600",
-    "LOGWARDEN_WINDOWS__BATCH_WAIT_S": "0.2",
-    "LOGWARDEN_ALERTING__GRACE_S": "1",
-    "LOGWARDEN_ALERTING__IDLE_AFTER_S": "3",
-    "LOGWARDEN_ALERTING__TICK_INTERVAL_S": "0.5",
-    "LOGWARDEN_WORKER__AGENTS": '["parse", "aggregate", "alerts"]',
-}
+ENV = FAST_ALERTING | {"LOGWARDEN_WORKER__AGENTS": '["parse", "aggregate", "alerts"]'}
 ATTACKER = "203.0.113.66"
 INCIDENTS = ["error_spike=checkout", "latency_spike=search", "silent=payments",
              f"brute_force_ip={ATTACKER}"]
 WANTED = {("high-error-rate", "service", "checkout"), ("high-latency-p95", "service", "search"),
           ("service-silent", "service", "payments"),
           ("ssh-brute-force", "source_ip", ATTACKER)}
-
-
-def generate(env: dict[str, str], seconds: float, incidents: list[str]) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "app.cli", "generate", "--rate", "150", "--duration",
-            str(seconds), "--bad-fraction", "0"]
-    for incident in incidents:
-        args += ["--incident", incident]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def topic(env: dict[str, str], name: str, timeout: float = 3) -> list[dict[str, Any]]:
-    return asyncio.run(read_topic(env["LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS"], env[name], 10**6,
-                                  timeout))
-
-
-def transitions(env: dict[str, str]) -> list[dict[str, Any]]:
-    return topic(env, "LOGWARDEN_TOPICS__ALERTS_TRANSITIONS")
 
 
 def reached(docs: list[dict[str, Any]], state: str) -> set[tuple[str, str, str]]:
@@ -69,17 +38,6 @@ def reached(docs: list[dict[str, Any]], state: str) -> set[tuple[str, str, str]]
                 if doc["rule"] == rule and doc["labels"].get(label) == value:
                     out.add((rule, label, value))
     return out
-
-
-def notices(env: dict[str, str]) -> list[dict[str, Any]]:
-    return topic(env, "LOGWARDEN_TOPICS__NOTIFICATIONS_OUTBOX")
-
-
-def silence(env: dict[str, str], *matchers: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "app.cli", "silence", "add", *matchers,
-                          "--duration", "1h", "--comment", "e2e", "--by", "tester"],
-                         env=env, capture_output=True, check=True, timeout=60)
-    return out.stdout.decode().strip()
 
 
 def test_incidents_fire_resolve_silence_and_survive_a_kill(isolated: dict[str, str],

@@ -7,74 +7,24 @@ nothing twice."""
 from __future__ import annotations
 
 import asyncio
-import mailbox
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiohttp import web
 from pymongo import MongoClient
 
 from app.core.notification import Notification
-from app.devstack.smtp import maildir_path
 from tests.conftest import require_tcp
+from tests.e2e.alertkit import Webhook, channels_file, mails_to, plain_text, remove_mails_to
 from tests.e2e.conftest import Worker, free_port, produce, read_topic
 from tests.e2e.traffic import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-class Webhook:
-    """An aiohttp JSON receiver on its own thread and event loop."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.got: list[dict[str, Any]] = []
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.got.append(await request.json())
-        return web.Response(text="ok")
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        webapp = web.Application()
-        webapp.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(webapp)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
-
-    def __enter__(self) -> Webhook:
-        self._thread.start()
-        assert self._started.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-
-@pytest.fixture()
-def webhook() -> Iterator[Webhook]:
-    with Webhook() as hook:
-        yield hook
-
-
-def mails_to(rcpt: str) -> list[mailbox.MaildirMessage]:
-    box = mailbox.Maildir(str(maildir_path()), create=False)
-    return [box[key] for key in box.iterkeys() if rcpt.encode() in box.get_bytes(key)]
 
 
 def records(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -97,16 +47,7 @@ def test_outbox_to_mail_and_webhook_once_across_replay_and_restart(
     require_tcp("SMTP sink", "127.0.0.1:1025")
     run = isolated["LOGWARDEN_MONGO__DATABASE"]
     rcpt = f"ops-{run}@example.test"
-    channels = tmp_path / "channels.yaml"
-    channels.write_text(f"""version: 1
-urls:
-  - mailto://127.0.0.1:1025?mode=insecure&from=logwarden@example.test&to={rcpt}:
-      tag: ops, email
-      lw_channel: ops-email
-  - json://127.0.0.1:{webhook.port}/hook:
-      tag: ops, webhook
-      lw_channel: ops-webhook
-""")
+    channels = channels_file(tmp_path / "channels.yaml", rcpt, webhook)
     env = isolated | {"LOGWARDEN_WORKER__AGENTS": '["notify"]',
                       "LOGWARDEN_NOTIFY__APPRISE_CONFIG": str(channels),
                       "LOGWARDEN_NOTIFY__BASE_BACKOFF_S": "0.2",
@@ -135,7 +76,7 @@ urls:
         assert wait_until(lambda: len(mails_to(rcpt)) >= 3 and len(webhook.got) >= 3, 20)
         subjects = sorted(str(m["Subject"]) for m in mails_to(rcpt))
         assert subjects == sorted(n.title for n in notes)
-        plain = mails_to(rcpt)[0].get_payload()[0].get_payload(decode=True).decode()
+        plain = plain_text(mails_to(rcpt)[0])
         assert "error rate 1" in plain and "> 5%" in plain and f"key {run}-" in plain
         got = sorted((Notification.from_json(p["message"]) for p in webhook.got),
                      key=lambda n: n.key)
@@ -176,6 +117,4 @@ urls:
     assert len(mails_to(rcpt)) == 3 and len(webhook.got) == 4
     assert {(k, ch) for k, ch in settled() if k.startswith(run)} == delivered
     assert len(records(env)) == 7 and all(len(r["attempts"]) == 1 for r in records(env))
-    box = mailbox.Maildir(str(maildir_path()), create=False)
-    for key in [k for k in box.iterkeys() if rcpt.encode() in box.get_bytes(k)]:
-        box.remove(key)  # our own mails only
+    remove_mails_to(rcpt)

@@ -183,3 +183,19 @@ def test_a_copy_in_the_same_batch_as_its_original_is_folded_once() -> None:
     out = fold_messages([(1, [event]), (2, [dict(event)])], PartitionMark(0), lambda key: {},
                         service_sizes=(10,), route_sizes=())
     assert out.partials[WindowKey("api", None, 10, T0)].events == 1 and out.replayed == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 400, allow_nan=False), st.sampled_from(["api", "db"]),
+                          st.sampled_from(["/a/{id}", "", "/b"]), st.booleans()),
+                min_size=1, max_size=80),
+       st.sampled_from([(10,), (10, 60), (60, 10)]), st.sampled_from([(), (60,), (10, 60)]))
+def test_the_fold_places_events_in_the_same_windows_as_window_keys(
+        events: list[tuple[float, str, str, bool]], sizes: tuple[int, ...],
+        routes: tuple[int, ...]) -> None:
+    docs = [doc(T0 + ts, service, route=route, error=error)
+            for ts, service, route, error in events]
+    out = fold_messages([(0, docs)], PartitionMark(0), lambda key: {}, service_sizes=sizes,
+                        route_sizes=routes)
+    assert totals(out.partials) == totals(fold(docs, sizes, routes))
+    assert set(out.seen) == set(out.partials)

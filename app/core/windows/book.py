@@ -35,7 +35,6 @@ from app.core.windows.stats import (
     WindowKey,
     WindowStats,
     event_time,
-    window_keys,
     window_start,
 )
 
@@ -130,11 +129,18 @@ def fold_messages(messages: Iterable[tuple[int, list[dict[str, Any]]]], mark: Pa
     its ``logs.events`` offset instead. Windows that closed refuse their events (late).
     """
     out = BatchFold()
-    floors: dict[WindowKey, dict[str, int]] = {}
-    partials, highs, services = out.partials, out.seen, out.services
+    # keyed by plain tuples (service, route, size, start) on the hot path: hashing a
+    # tuple is several times cheaper than a dataclass; WindowKeys are made once per window
+    keys: dict[tuple[str, str | None, int, float], WindowKey] = {}
+    floors: dict[tuple[str, str | None, int, float], dict[str, int]] = {}
+    partials: dict[tuple[str, str | None, int, float], WindowStats] = {}
+    highs: dict[tuple[str, str | None, int, float], dict[str, int]] = {}
+    services = out.services
     max_event = mark.max_event
+    closed = mark.closed
     own_source = f"e{mark.partition}"
     raw_sources = _RAW_SOURCES
+    per_service: list[tuple[str | None, int]] = [(None, size) for size in service_sizes]
     for offset, docs in messages:
         for index, doc in enumerate(docs):
             ts = event_time(doc)
@@ -154,23 +160,34 @@ def fold_messages(messages: Iterable[tuple[int, list[dict[str, Any]]]], mark: Pa
                 services[service] = (ts, ts)
             elif ts < seen[0] or ts > seen[1]:
                 services[service] = (min(ts, seen[0]), max(ts, seen[1]))
-            for key in window_keys(doc, ts, service_sizes, route_sizes):
-                if mark.is_late(key):
+            targets: list[tuple[str | None, int]] = per_service
+            if route_sizes:
+                http = doc.get("http")
+                route = http.get("route") if isinstance(http, dict) else None
+                if route:
+                    targets = per_service + [(str(route), size) for size in route_sizes]
+            for route_key, size in targets:
+                start = ts - ts % size  # = window_start(ts, size), as in window_keys
+                if closed is not None and start + size <= closed:  # mark.is_late
                     out.late += 1
                     continue
-                done = floors.get(key)
+                tkey = (service, route_key, size, start)
+                done = floors.get(tkey)
                 if done is None:
-                    done = floors[key] = dict(floor(key))
+                    key = keys[tkey] = WindowKey(service, route_key, size, start)
+                    done = floors[tkey] = dict(floor(key))
                 if at <= done.get(source, -1):
                     out.replayed += 1  # folded before, or earlier in this very batch
                     continue
                 done[source] = at
-                stats = partials.get(key)
+                stats = partials.get(tkey)
                 if stats is None:
-                    stats = partials[key] = WindowStats()
-                    highs[key] = {}
+                    stats = partials[tkey] = WindowStats()
+                    highs[tkey] = {}
                 stats.add(doc)
-                highs[key][source] = at
+                highs[tkey][source] = at
+    out.partials = {keys[tkey]: stats for tkey, stats in partials.items()}
+    out.seen = {keys[tkey]: high for tkey, high in highs.items()}
     out.max_event = max_event
     return out
 

@@ -82,7 +82,8 @@ def test_shapes_of_a_rule_file() -> None:
 @pytest.mark.parametrize("sizes", [(10, 60), (10,)])
 def test_the_default_rule_set_is_valid(sizes: tuple[int, ...]) -> None:
     rules = load_rule_paths([ROOT / "alert_rules"], sizes)
-    assert {r.spec.type for r in rules.rules} == set(RULE_TYPES)
+    builtin = {name for name, cls in RULE_TYPES.items() if cls.__module__.startswith("app.")}
+    assert {r.spec.type for r in rules.rules} == builtin  # plugins' types may be fed too
     assert rules.inhibit
 
 

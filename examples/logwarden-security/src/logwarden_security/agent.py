@@ -25,7 +25,7 @@ from app.core.errors import ProcessorError, Reason
 from app.plugins.context import PluginContext, PluginStageError
 from app.plugins.contracts import AgentPlugin, PluginConfig
 from logwarden_security import __version__
-from logwarden_security.rules import DistinctCountRule, event_time
+from logwarden_security.rules import DistinctCounter, event_time
 
 FAILED = ("failure", "invalid_user")
 
@@ -38,9 +38,9 @@ class SecurityConfig(PluginConfig):
     window_s: float = Field(300.0, gt=0, le=86400, description="time frame (event time)")
 
 
-def spray_rule(config: SecurityConfig) -> DistinctCountRule:
+def spray_rule(config: SecurityConfig) -> DistinctCounter:
     """The detection, as the plugin's own ``distinct_count`` rule type configures it."""
-    return DistinctCountRule.from_config({
+    return DistinctCounter.from_config({
         "field": "attrs.user", "group_by": "attrs.source_ip", "threshold": config.min_users,
         "timeframe_s": config.window_s, "where": {"attrs.auth_result": list(FAILED)},
         "across": "service", "min_across": config.min_services})
@@ -53,7 +53,7 @@ def failure_record(doc: dict[str, Any]) -> dict[str, Any]:
             "attrs": {k: attrs[k] for k in ("user", "source_ip", "auth_result") if k in attrs}}
 
 
-def detect(rule: DistinctCountRule, entry: dict[str, Any] | None, failure: dict[str, Any],
+def detect(rule: DistinctCounter, entry: dict[str, Any] | None, failure: dict[str, Any],
            window_s: float) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Fold one failure into an IP's entry; return the new entry and a finding, if any."""
     entry = entry or {"rule": None, "fired_at": None}

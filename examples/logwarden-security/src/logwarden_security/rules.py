@@ -1,17 +1,27 @@
-"""Rule type ``distinct_count``: distinct values of a field per group within a time frame.
+"""Distinct values of a field per group within a time frame.
 
 ElastAlert calls it *cardinality*. Password spraying is one instance: distinct
 ``attrs.user`` per ``attrs.source_ip`` among failed logins, across at least two
-services::
+services. Two faces of one computation:
 
-    type: distinct_count
-    field: attrs.user
-    group_by: attrs.source_ip
-    threshold: 10          # fires at 10 distinct users
-    timeframe_s: 300
-    where: {attrs.auth_result: [failure, invalid_user]}
-    across: service        # ... seen on at least min_across distinct services
-    min_across: 2
+* ``DistinctCountRule``, the rule type ``distinct_count`` of alert rule files (entry
+  point ``logwarden.rule_types``; a subclass of ``app.plugins.contracts.RuleType``, the
+  alert engine's base class). The rule's ``filter`` and ``group_by`` are the common
+  fields of every rule; the type adds ``field``, ``threshold``, ``timeframe``,
+  ``across`` and ``min_across``::
+
+      name: password-spraying
+      type: distinct_count
+      filter: {fields: {attrs.auth_result: [failure, invalid_user]}}
+      group_by: [attrs.source_ip]
+      field: attrs.user
+      threshold: 10          # fires at 10 distinct users
+      timeframe: 5m
+      across: service        # ... seen on at least min_across distinct services
+      min_across: 2
+
+* ``DistinctCounter``, the same count as a standalone detector (``group_key``, ``fold``,
+  ``check``), which the plugin's own ``security`` agent runs.
 
 Pure: the state is a JSON-able dict passed in and out, time is the events' own time
 (``ts``), and nothing reads a clock, so a replay folds to the same state.
@@ -23,9 +33,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.plugins.contracts import Observation
+from app.plugins.contracts import (
+    Observation,
+    RuleConfig,
+    RuleType,
+    State,
+    Verdict,
+    format_duration,
+    positive_duration,
+)
 
 MAX_VALUES = 1000  # distinct values kept per group (the most recent): bounded state
 
@@ -66,8 +84,23 @@ class DistinctCountConfig(BaseModel):
     min_across: int = Field(1, ge=1)
 
 
-class DistinctCountRule:
-    """The ``distinct_count`` rule type (``app.plugins.contracts.RuleType``)."""
+def remember(seen: Mapping[str, float], value: Any, ts: float, horizon: float) -> dict[str, float]:
+    """``seen`` (value -> latest time) with ``value`` at ``ts``, older than ``horizon``
+    dropped, at most ``MAX_VALUES`` (the most recent) kept."""
+    kept = {v: t for v, t in seen.items() if t > horizon}
+    if value is not None:
+        kept[str(value)] = max(ts, kept.get(str(value), ts))
+    if len(kept) > MAX_VALUES:
+        kept = dict(sorted(kept.items(), key=lambda kv: kv[1])[-MAX_VALUES:])
+    return kept
+
+
+def within(seen: Mapping[str, float], horizon: float) -> list[str]:
+    return sorted(v for v, t in seen.items() if t > horizon)
+
+
+class DistinctCounter:
+    """The count as a standalone detector (the ``security`` agent runs it)."""
 
     name: ClassVar[str] = "distinct_count"
     Config: ClassVar[type[BaseModel]] = DistinctCountConfig
@@ -76,7 +109,7 @@ class DistinctCountRule:
         self.config = config
 
     @classmethod
-    def from_config(cls, options: Mapping[str, Any]) -> DistinctCountRule:
+    def from_config(cls, options: Mapping[str, Any]) -> DistinctCounter:
         try:
             return cls(DistinctCountConfig.model_validate(dict(options)))
         except ValidationError as exc:
@@ -104,15 +137,9 @@ class DistinctCountRule:
         old = state or _empty(self.group_key(event))
         latest = max(ts, old["latest"] if old["latest"] is not None else ts)
         horizon = latest - c.timeframe_s
-        values = {v: t for v, t in old["values"].items() if t > horizon}
-        values[str(value)] = max(ts, values.get(str(value), ts))
-        if len(values) > MAX_VALUES:
-            values = dict(sorted(values.items(), key=lambda kv: kv[1])[-MAX_VALUES:])
-        across = {v: t for v, t in old["across"].items() if t > horizon}
-        if c.across is not None:
-            other = lookup(event, c.across)
-            if other is not None:
-                across[str(other)] = max(ts, across.get(str(other), ts))
+        values = remember(old["values"], value, ts, horizon)
+        other = lookup(event, c.across) if c.across is not None else None
+        across = remember(old["across"], other, ts, horizon)
         key = old["key"] if old["key"] is not None else self.group_key(event)
         return {"key": key, "latest": latest, "values": values, "across": across}
 
@@ -121,8 +148,7 @@ class DistinctCountRule:
         if not state:
             return None
         horizon = now - c.timeframe_s
-        values = sorted(v for v, t in state["values"].items() if t > horizon)
-        across = sorted(v for v, t in state["across"].items() if t > horizon)
+        values, across = within(state["values"], horizon), within(state["across"], horizon)
         if len(values) < c.threshold:
             return None
         if c.across is not None and len(across) < c.min_across:
@@ -139,3 +165,77 @@ class DistinctCountRule:
 
 def _empty(key: str | None) -> dict[str, Any]:
     return {"key": key, "latest": None, "values": {}, "across": {}}
+
+
+class DistinctCountRuleConfig(RuleConfig):
+    field: str = Field(min_length=1, description="dotted path of the counted value")
+    threshold: int = Field(ge=2, description="fires at this many distinct values")
+    timeframe: float = Field(description="time span (event time) the values must fall in")
+    across: str | None = Field(None, description="a second field that must also vary")
+    min_across: int = Field(1, ge=1)
+
+    @field_validator("timeframe", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return positive_duration(value)
+
+
+class DistinctCountRule(RuleType):
+    """The rule type ``distinct_count``: at least ``threshold`` distinct values of
+    ``field`` per group within ``timeframe`` (and ``min_across`` values of ``across``)."""
+
+    name = "distinct_count"
+    Config = DistinctCountRuleConfig
+
+    @property
+    def options(self) -> DistinctCountRuleConfig:
+        assert isinstance(self.config, DistinctCountRuleConfig)
+        return self.config
+
+    def extract(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        c = self.options
+        return {"dc_v": lookup(doc, c.field),
+                "dc_x": lookup(doc, c.across) if c.across is not None else None}
+
+    def observe(self, state: State, item: Mapping[str, Any], at: float) -> Verdict | None:
+        if item.get("dc_v") in (None, ""):
+            return None
+        now = max(at, float(state.get("now", at)))
+        horizon = now - self.options.timeframe
+        state["now"] = now
+        state["values"] = remember(state.get("values", {}), item["dc_v"], float(item["ts"]),
+                                   horizon)
+        state["across"] = remember(state.get("across", {}), item.get("dc_x"),
+                                   float(item["ts"]), horizon)
+        return self._verdict(state, now)
+
+    def tick(self, state: State, now: float) -> Verdict | None:
+        if not state.get("values"):
+            return None
+        state["now"] = max(now, float(state.get("now", now)))
+        return self._verdict(state, state["now"])
+
+    def needs_tick(self, state: State) -> bool:
+        return bool(state.get("values"))
+
+    def _verdict(self, state: State, now: float) -> Verdict:
+        c = self.options
+        horizon = now - c.timeframe
+        values, across = within(state["values"], horizon), within(state["across"], horizon)
+        state["values"] = {v: state["values"][v] for v in values}
+        state["across"] = {v: state["across"][v] for v in across}
+        active = len(values) >= c.threshold and (c.across is None or len(across) >= c.min_across)
+        comparison = (f"{len(values)} distinct {c.field} in {format_duration(c.timeframe)} "
+                      f"(alert at {c.threshold})")
+        if c.across is not None:
+            comparison += f", {len(across)} {c.across} value(s) (at least {c.min_across})"
+        return Verdict(active=active, at=now, value=float(len(values)),
+                       threshold=float(c.threshold), window=(horizon, now),
+                       comparison=comparison)
+
+    def describe(self) -> str:
+        c = self.options
+        text = f"at least {c.threshold} distinct {c.field} within {format_duration(c.timeframe)}"
+        if c.across is not None:
+            text += f" on at least {c.min_across} {c.across} value(s)"
+        return text

@@ -1,0 +1,116 @@
+"""The ``alerts`` agents under Faust's ``test_context`` (no broker): routing events onto
+``alerts.keyed`` by notification group, and evaluating keyed items into transitions,
+notifications and dead letters, with the default rules of ``alert_rules/``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+import agents.alerts as alerts
+from app import faust_app
+from app.core.eventbatch import encode_event_batches
+from app.core.events import iso_utc
+from app.core.notification import Notification
+from tests.agents.conftest import Captured
+
+T0 = 1_800_000_000.0
+
+
+def fatal(ts: float, service: str = "checkout") -> dict[str, Any]:
+    return {"event_id": f"e-{service}-{ts}", "ts": iso_utc(ts), "service": service,
+            "severity_number": 21, "severity_text": "FATAL", "is_error": True,
+            "message": "panic: out of memory"}
+
+
+def info(ts: float) -> dict[str, Any]:
+    return {"event_id": f"i-{ts}", "ts": iso_utc(ts), "service": "checkout", "severity_number": 9,
+            "severity_text": "INFO", "is_error": False, "message": "request completed"}
+
+
+class Store:
+    """Stands in for MongoDB alert history."""
+
+    def __init__(self) -> None:
+        self.transitions: list[dict[str, Any]] = []
+
+    async def record_transitions(self, docs: list[dict[str, Any]]) -> None:
+        self.transitions += docs
+
+
+@pytest.fixture()
+def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Captured]:
+    out = {name: Captured() for name in ("keyed", "outbox", "transitions", "dlq")}
+    for name, topic in (("keyed", faust_app.alerts_keyed_topic),
+                        ("outbox", faust_app.notifications_outbox_topic),
+                        ("transitions", faust_app.alerts_transitions_topic),
+                        ("dlq", faust_app.dlq_topic)):
+        monkeypatch.setattr(topic, "send", out[name].mock)
+    return out
+
+
+@pytest.fixture()
+def history(monkeypatch: pytest.MonkeyPatch) -> Store:
+    """No silences topic and no MongoDB: the mute feed is ready and empty."""
+    store = Store()
+    monkeypatch.setattr(alerts.FEED, "start", lambda: None)
+    alerts.FEED.ready.set()
+    monkeypatch.setattr(alerts, "alert_store", lambda: store)
+    monkeypatch.setattr(alerts.TABLE, "_send_changelog", lambda *a, **k: None, raising=False)
+    return store
+
+
+async def until(check: Any, what: str) -> None:
+    for _ in range(100):  # the agents batch with a 0.2 s window
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {what}")
+
+
+async def test_events_are_routed_by_notification_group(
+        fapp: Any, captured: dict[str, Captured]) -> None:
+    [batch] = encode_event_batches([fatal(T0), info(T0 + 1), fatal(T0 + 2, "search")], 10**6)
+    async with alerts.route_events.test_context() as agent:
+        await agent.put(batch, key=b"checkout")
+        await until(lambda: len(captured["keyed"].calls) >= 3, "alerts.keyed records")
+    keyed = {c["key"].decode(): orjson.loads(c["value"])["items"]
+             for c in captured["keyed"].calls}
+    # fatal-event notifies per rule (one group), new-error-message per service
+    assert set(keyed) == {"fatal-event", "new-error-message|service=checkout",
+                          "new-error-message|service=search"}
+    assert [(i["r"], i["g"], i["ts"]) for i in keyed["fatal-event"]] == [
+        ("fatal-event", {"service": "checkout"}, T0),
+        ("fatal-event", {"service": "search"}, T0 + 2)]  # the info event: not routed
+
+
+async def test_keyed_items_fire_notify_and_record_history(
+        fapp: Any, captured: dict[str, Captured], history: Store) -> None:
+    nkey = "fatal-event"
+    routed = [alerts.ROUTER.route_event(fatal(ts), ts) for ts in (T0, T0 + 45)]
+    routed = [[(n, i) for n, i in r if n == nkey] for r in routed]
+    async with alerts.evaluate.test_context() as agent:
+        await agent.put(orjson.dumps({"items": [routed[0][0][1]]}), key=nkey.encode())
+        await until(lambda: captured["transitions"].calls, "firing transition")
+        assert captured["outbox"].calls == []  # group_wait (30 s of event time) not over
+        # 45 s later (event time): group_wait is over, the firing notice goes out
+        await agent.put(orjson.dumps({"items": [routed[1][0][1]]}), key=nkey.encode())
+        await until(lambda: captured["outbox"].calls, "notification")
+        await agent.put(b"{not json", key=nkey.encode())
+        await until(lambda: captured["dlq"].calls, "dead letter")
+
+    docs = [orjson.loads(c["value"]) for c in captured["transitions"].calls]
+    assert [(d["rule"], d["from"], d["to"], d["labels"]["service"]) for d in docs] == [
+        ("fatal-event", "inactive", "pending", "checkout"),
+        ("fatal-event", "pending", "firing", "checkout")]
+    assert [d["_id"] for d in history.transitions] == [d["_id"] for d in docs]
+    [sent] = captured["outbox"].calls
+    note = Notification.from_json(sent["value"])
+    assert sent["key"] == note.key.encode() and note.kind == "firing"
+    assert note.group == nkey and note.routes == ("oncall",)
+    assert note.title == "[FIRING:1] fatal-event (service=checkout)"
+    [letter] = [orjson.loads(c["value"]) for c in captured["dlq"].calls]
+    assert (letter["stage"], letter["reason"]) == ("alert", "rule_failed")
