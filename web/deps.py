@@ -13,6 +13,8 @@ import orjson
 from aiohttp import web as aioweb
 
 from app.adapters.alert_store import MongoAlertStore
+from app.adapters.dlq import ReplayLog
+from app.adapters.service_registry import MongoServiceRegistry
 from app.adapters.tokens import MongoTokenStore
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
@@ -28,6 +30,8 @@ _token_store: MongoTokenStore | None = None
 _window_cache: RedisWindowCache | None = None
 _window_store: MongoWindowStore | None = None
 _alert_store: MongoAlertStore | None = None
+_replay_log: ReplayLog | None = None
+_service_registry: MongoServiceRegistry | None = None
 
 
 def token_store() -> MongoTokenStore:
@@ -64,12 +68,40 @@ def alert_store() -> MongoAlertStore:
     return _alert_store
 
 
+def replay_log() -> ReplayLog:
+    """Which dead letters were replayed (MongoDB ``dlq_replays``)."""
+    global _replay_log
+    if _replay_log is None:
+        _replay_log = ReplayLog(settings.mongo.url, settings.mongo.database)
+    return _replay_log
+
+
+def service_registry() -> MongoServiceRegistry:
+    """Service metadata (team, owner, tier) in MongoDB ``services``."""
+    global _service_registry
+    if _service_registry is None:
+        _service_registry = MongoServiceRegistry(settings.mongo.url, settings.mongo.database)
+    return _service_registry
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
     """An RFC 9457 problem document (the API's one error shape)."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     headers = {"WWW-Authenticate": 'Bearer realm="logwarden"'} if status == 401 else None
     return aioweb.Response(body=orjson.dumps(body), status=status, headers=headers,
                            content_type="application/problem+json")
+
+
+def ok_json(body: Any, status: int = 200) -> aioweb.Response:
+    """A JSON answer (orjson)."""
+    return aioweb.Response(body=orjson.dumps(body), status=status,
+                           content_type="application/json")
+
+
+def bad_param(name: str, reason: str) -> aioweb.Response:
+    """The 400 problem for one invalid parameter (or body field) ``name``."""
+    return problem(400, "Bad Request", f"invalid {name}: {reason}",
+                   **{"invalid-params": [{"name": name, "reason": reason}]})
 
 
 async def authenticate(request: Any, scope: Scope) -> Principal | aioweb.Response:
@@ -88,10 +120,14 @@ async def authenticate(request: Any, scope: Scope) -> Principal | aioweb.Respons
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mypy: union of callables
 async def _close_clients(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-    global _token_store, _window_cache, _window_store, _alert_store
+    global _token_store, _window_cache, _window_store, _alert_store, _replay_log
+    global _service_registry
     clients: list[MongoTokenStore | RedisWindowCache | MongoWindowStore | MongoAlertStore
-                  | None] = [_token_store, _window_cache, _window_store, _alert_store]
-    _token_store = _window_cache = _window_store = _alert_store = None
+                  | ReplayLog | MongoServiceRegistry | None] = [
+        _token_store, _window_cache, _window_store, _alert_store, _replay_log,
+        _service_registry]
+    _token_store = _window_cache = _window_store = _alert_store = _replay_log = None
+    _service_registry = None
     for client in clients:
         if client is not None:
             try:

@@ -59,3 +59,14 @@ class MongoWindowStore:
         query = {"service": service, "route": route, "granularity_s": granularity_s,
                  "start": {"$gte": since, "$lt": until}}
         return [doc async for doc in self._windows.find(query).sort("start", ASCENDING)]
+
+    async def newest_per_service(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest closed window's end per (service, granularity), newest first."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"route": None}},
+            {"$group": {"_id": {"service": "$service", "granularity_s": "$granularity_s"},
+                        "end": {"$max": "$end"}, "windows": {"$sum": 1}}},
+            {"$sort": {"end": -1}}, {"$limit": limit}]
+        return [{"service": d["_id"]["service"], "granularity_s": d["_id"]["granularity_s"],
+                 "end": d["end"], "windows": d["windows"]}
+                async for d in await self._windows.aggregate(pipeline)]

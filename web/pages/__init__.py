@@ -1,4 +1,5 @@
-"""The operators' pages: overview, search (and ``/api/v1/logs``), live tail, alerts.
+"""The operators' pages: overview, search (and ``/api/v1/logs``), live tail, alerts,
+pipeline, dead letters, services.
 
 Importing this package sets up Jinja2 templates and the ``/static/`` route on the
 worker's aiohttp application and registers the views. ``web.auth`` (imported first by
@@ -6,6 +7,6 @@ worker's aiohttp application and registers the views. ``web.auth`` (imported fir
 """
 
 from web.pages import setup  # isort: skip  # templates and static files first
-from web.pages import alerts, overview, search, tail
+from web.pages import alerts, dlq, overview, pipeline, search, services, tail
 
-__all__ = ["alerts", "overview", "search", "setup", "tail"]
+__all__ = ["alerts", "dlq", "overview", "pipeline", "search", "services", "setup", "tail"]
