@@ -7,6 +7,7 @@ worker's aiohttp application and registers the views. ``web.auth`` (imported fir
 """
 
 from web.pages import setup  # isort: skip  # templates and static files first
-from web.pages import alerts, dlq, overview, pipeline, search, services, tail
+from web.pages import alerts, anomaly, dlq, overview, pipeline, search, services, tail
 
-__all__ = ["alerts", "dlq", "overview", "pipeline", "search", "services", "setup", "tail"]
+__all__ = ["alerts", "anomaly", "dlq", "overview", "pipeline", "search", "services", "setup",
+           "tail"]

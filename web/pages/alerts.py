@@ -28,9 +28,10 @@ from app.adapters.rule_files import load_rule_paths
 from app.adapters.search import SearchError
 from app.adapters.silences import expire_silence, publish_ack, publish_silence, read_mutes
 from app.core.alerting.loading import RuleLoadError
-from app.core.alerting.models import RuleSet
+from app.core.alerting.models import Rule, RuleSet
 from app.core.alerting.notices import search_query, search_url
 from app.core.alerting.silences import Ack, Mutes, Silence
+from app.core.alerting.types.spike import SpikeRule
 from app.core.query import QueryError, parse
 from app.core.query.to_es import to_es
 from app.core.tokens import Scope
@@ -73,6 +74,14 @@ def loaded_rules() -> RuleSet | str:
         except RuleLoadError as exc:
             _rules["rules"] = str(exc)
     return _rules["rules"]
+
+
+def spike_rules() -> dict[str, Rule]:
+    """The loaded rules of type ``spike``, by name (the anomaly view replays them)."""
+    rules = loaded_rules()
+    if not isinstance(rules, RuleSet):
+        return {}
+    return {r.name: r for r in rules.rules if isinstance(r.kind, SpikeRule)}
 
 
 def _ruleset() -> RuleSet | None:
@@ -352,6 +361,7 @@ class AlertsPage(View):
             "can_change": _may_change(principal), "problems": problems,
             "notice": query.get("done", ""), "form_error": query.get("error", ""),
             "prefill": query.get("matchers", ""),
+            "spike_rules": set(spike_rules()),
         }
         return render(request, "alerts.html", context, active="alerts")
 
