@@ -1,4 +1,4 @@
-"""Delivering notifications to Apprise channels, once each (the notify agent's work).
+"""Delivering notifications to channels, once each (the notify agent's work).
 
 Shared by the ``notify`` agent and ``logwarden notify test``. For every (notification,
 channel) pair: read the delivery record and skip a key the channel already has; wait
@@ -11,6 +11,11 @@ the outbox tries the key again (a ``delivered`` record is never sent again).
 Channels are independent: each gets its own task, going through its notifications in
 order, so a channel that is down delays only its own deliveries (and the batch's offset
 commit, by at most ``max_attempts`` backoffs), never the others'.
+
+Each channel is sent by its notifier (``logwarden.notifiers``: the built-in ``apprise``,
+or a plugin's, named by ``lw_notifier:`` in the channels file). Whatever a notifier
+raises, or a send that outlasts ``notify.send_timeout_s``, is a failed attempt: recorded,
+retried with backoff, never a crash of the agent.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from app.adapters.apprise_channels import AppriseChannels, ChannelConfigError, load_channels
+from app.adapters.apprise_channels import ChannelConfigError, Channels, load_channels
 from app.adapters.delivery_log import MongoDeliveryLog
 from app.core.delivery import (
     AttemptResult,
@@ -30,7 +35,6 @@ from app.core.delivery import (
     RateLimiter,
     RetryPolicy,
     decide,
-    format_message,
     select_channels,
 )
 from app.core.delivery.records import status_after
@@ -58,7 +62,7 @@ class Outcome:
 
 
 class Deliverer:
-    def __init__(self, channels: AppriseChannels, records: MongoDeliveryLog,
+    def __init__(self, channels: Channels, records: MongoDeliveryLog,
                  policy: RetryPolicy, limiter: RateLimiter, *, send_timeout_s: float = 30.0,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
@@ -95,7 +99,6 @@ class Deliverer:
             return Outcome(note.key, channel.name, "duplicate", 0)
         if decision.next_attempt > 1:
             log.warning("notification %s to %s: %s", note.key, channel.name, decision.reason)
-        message = format_message(note, channel.kind)
         meta = {"kind": note.kind, "group": note.group, "title": note.title,
                 "severity": note.severity, "created_at": note.created_at}
         attempt, made = decision.next_attempt, 0
@@ -108,7 +111,7 @@ class Deliverer:
                                                 self._clock(), wait, meta)
                 await self._sleep(wait)
             await self.records.start(note.key, channel.name, attempt, self._clock(), meta)
-            sent = await self.channels.send(channel.name, message,
+            sent = await self.channels.send(channel.name, note,
                                             timeout_s=self.send_timeout_s)
             made += 1
             result = AttemptResult.DELIVERED if sent.ok else AttemptResult.FAILED
@@ -133,17 +136,19 @@ class Deliverer:
             attempt += 1
 
 
-def channels_of(config: Settings) -> AppriseChannels:
-    """The configured channels; ``ConfigError`` names the file and the entry at fault."""
+def channels_of(config: Settings) -> Channels:
+    """The configured channels, each with its notifier from the plugin registry;
+    ``ConfigError`` names the file and the entry at fault."""
     n = config.notify
     try:
         return load_channels(n.apprise_config, rate_per_minute=n.rate_per_minute,
-                             channel_rates=n.channel_rate_per_minute)
+                             channel_rates=n.channel_rate_per_minute,
+                             send_timeout_s=n.send_timeout_s)
     except ChannelConfigError as exc:
         raise ConfigError(f"notify.apprise_config: {exc}") from None
 
 
-def deliverer_of(config: Settings, channels: AppriseChannels,
+def deliverer_of(config: Settings, channels: Channels,
                  records: MongoDeliveryLog) -> Deliverer:
     n = config.notify
     return Deliverer(channels, records,

@@ -1,4 +1,4 @@
-"""Agent ``notify``: ``notifications.outbox`` -> Apprise channels, each key once.
+"""Agent ``notify``: ``notifications.outbox`` -> channels (any notifier), each key once.
 
 Takes a batch of outbox messages, decodes each with ``Notification.from_json`` (a bad
 one goes to ``logs.dlq`` with stage ``notify``), delivers the batch (``agents.delivery``:

@@ -11,7 +11,8 @@ Import from here (and ``app.plugins.context`` for the agent context), never from
   start;
 - ``logwarden.rule_types``: a ``RuleType`` subclass (the alert engine's own base class,
   ``app.core.alerting.types.base``: ``Config`` a ``RuleConfig``, ``observe``/``tick``
-  return a ``Verdict``); ``logwarden.notifiers``: a ``Notifier`` class;
+  return a ``Verdict``); ``logwarden.notifiers``: a ``Notifier`` class (delivery's own
+  contract, ``app.core.delivery.notifier``; the built-in ``apprise`` is one);
 - ``logwarden.sinks``: a ``SinkFactory``, ``(settings: Settings) -> Sink``.
 """
 
@@ -20,15 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from app.core.alerting.durations import format_duration, positive_duration
 from app.core.alerting.types.base import RuleType, State, Verdict
 from app.core.alerting.types.base import TypeConfig as RuleConfig
+from app.core.delivery.notifier import Notifier
 from app.core.enrichment.registry import EnricherFactory
-from app.core.notification import Notification
 from app.core.parsing.catalog import ParserFactory
 
 if TYPE_CHECKING:
@@ -94,22 +95,6 @@ class Observation:
     labels: Mapping[str, str]  # group labels, e.g. {"source_ip": "203.0.113.9"}
     summary: str  # one line for the notification title
     evidence: Mapping[str, Any] = field(default_factory=dict)  # samples, top values...
-
-
-class Notifier(Protocol):
-    """A delivery channel kind beyond Apprise URLs (``logwarden.notifiers``)."""
-
-    name: ClassVar[str]
-    Config: ClassVar[type[BaseModel]]
-
-    @classmethod
-    def from_config(cls, options: Mapping[str, Any]) -> Notifier:
-        """Validate ``options`` (a channel's settings) with ``Config``."""
-        ...
-
-    async def send(self, notification: Notification) -> None:
-        """Deliver once; raise to have delivery retry (the key makes retries idempotent)."""
-        ...
 
 
 class Sink(Protocol):

@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 
 from agents.delivery import Deliverer
-from app.adapters.apprise_channels import load_channels
+from app.adapters.apprise_channels import load_channels, registered_notifier
 from app.adapters.delivery_log import MongoDeliveryLog
 from app.core.delivery import RateLimiter, RetryPolicy
 from app.core.notification import Notification
@@ -124,8 +124,9 @@ def mails_to(rcpt: str, timeout: float = 10.0) -> list[email.message.EmailMessag
 
 
 def deliverer(path: Path, log: MongoDeliveryLog, *, attempts: int = 4,
-              rate: float = 600.0, burst: int = 5) -> Deliverer:
-    channels = load_channels(path, rate_per_minute=rate)
+              rate: float = 600.0, burst: int = 5, notifiers: Any = None) -> Deliverer:
+    channels = load_channels(path, rate_per_minute=rate,
+                             notifiers=notifiers or registered_notifier)
     return Deliverer(channels, log, RetryPolicy(attempts, 0.05, 0.2), RateLimiter(burst),
                      send_timeout_s=10)
 
@@ -244,3 +245,54 @@ async def test_cli_notify_test_sends_through_the_same_path(
         log = MongoDeliveryLog(MONGO, database)
         await log._client.drop_database(database)
         await log.close()
+
+
+class Broken:
+    """A plugin notifier whose send raises (or hangs when ``hang`` is set)."""
+
+    name = "broken"
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> Broken:
+        return cls(bool(options.get("hang")))
+
+    async def send(self, notification: Notification) -> None:
+        if self.hang:
+            await asyncio.sleep(3600)
+        raise ConnectionResetError("plugin backend went away")
+
+
+async def test_a_failing_plugin_notifier_is_failed_attempts_not_a_crash(
+        tmp_path: Path, receivers: dict[str, Receiver], records: MongoDeliveryLog) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(f"""version: 1
+urls:
+  - json://127.0.0.1:{receivers["hook"].port}/hook:
+      tag: ops
+      lw_channel: hook
+  - lw_notifier: broken
+    lw_channel: plugin-raises
+    tag: ops
+  - lw_notifier: broken
+    lw_channel: plugin-hangs
+    tag: ops
+    hang: true
+""")
+    notification = note(("ops",))
+    lookup = {"broken": Broken}
+    d = deliverer(path, records, attempts=2,
+                  notifiers=lambda name: lookup.get(name) or registered_notifier(name))
+    d.send_timeout_s = 0.3
+    outcomes = await d.deliver([notification])
+    assert sorted((o.channel, o.result, o.attempts) for o in outcomes) == [
+        ("hook", "delivered", 1), ("plugin-hangs", "failed", 2), ("plugin-raises", "failed", 2)]
+    docs = {d["channel"]: d for d in await records.find(notification.key)}
+    raised = docs["plugin-raises"]
+    assert raised["status"] == "failed"
+    assert [(a["n"], a["result"]) for a in raised["attempts"]] == [(1, "failed"), (2, "failed")]
+    assert raised["attempts"][0]["error"] == "ConnectionResetError: plugin backend went away"
+    assert docs["plugin-hangs"]["attempts"][0]["error"] == "no answer within 0.3s"
+    assert len(receivers["hook"].got) == 1

@@ -1,4 +1,4 @@
-"""Channels (one Apprise URL entry each) and routing a notification to them by tag."""
+"""Channels (one entry of the channels file each) and routing a notification to them by tag."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
 class ChannelKind(StrEnum):
-    """How a channel's message is formatted."""
+    """How an Apprise channel's message is formatted (other notifiers get the notification)."""
 
     EMAIL = "email"  # mailto://, mailtos://: subject + Markdown body (HTML part)
     JSON = "json"  # json://, jsons://: the notification itself as JSON text in "message"
@@ -33,6 +33,7 @@ class Channel:
     kind: ChannelKind
     tags: frozenset[str]
     rate_per_minute: float
+    notifier: str = "apprise"  # the ``logwarden.notifiers`` name that sends it
 
     def matches(self, routes: Iterable[str]) -> bool:
         return not self.tags.isdisjoint(routes)

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.plugins.contracts import (
     Observation,
@@ -44,6 +44,7 @@ from app.plugins.contracts import (
     format_duration,
     positive_duration,
 )
+from logwarden_security.options import validated
 
 MAX_VALUES = 1000  # distinct values kept per group (the most recent): bounded state
 
@@ -110,12 +111,7 @@ class DistinctCounter:
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any]) -> DistinctCounter:
-        try:
-            return cls(DistinctCountConfig.model_validate(dict(options)))
-        except ValidationError as exc:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(rule)'}: {e['msg']}"
-                               for e in exc.errors())
-            raise ValueError(f"{cls.name}: {fields}") from None
+        return cls(validated(DistinctCountConfig, options, prefix=f"{cls.name}: "))
 
     def group_key(self, event: Mapping[str, Any]) -> str | None:
         c = self.config
