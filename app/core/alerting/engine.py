@@ -9,6 +9,16 @@ Stage 2, ``Evaluator``: items of one group -> rule-type state, alert lifecycle,
 transitions, and (Alertmanager-style ``group_wait``/``group_interval``/
 ``repeat_interval``) notifications. All state lives in a ``Store`` (the agent's
 changelogged table, or a dict when back-testing), one key per group and one per alert.
+
+Two clocks, both passed in (the core reads none): rules (``for``, windows,
+``keep_firing_for``, rate caps) run on event time, ``now``; notification scheduling runs,
+as in Alertmanager, on the time the engine learns of a change, ``wall``: a group's first
+notice leaves ``group_wait`` after its first change was evaluated, later ones
+``group_interval`` after the previous flush, repeats ``repeat_interval`` after it. The
+wall time a flush is due (``due``) and the last flush (``last_flush``) are in the group
+state, so a restart resumes them; a flush that came due while the worker was down goes
+out on the first tick, with the key it would have had (group, kind, flush number), which
+delivery deduplicates. Back-testing passes no ``wall``: it is then the event-time clock.
 """
 
 from __future__ import annotations
@@ -144,7 +154,7 @@ class Outcome:
 
 def new_group(nkey: str, since: float) -> dict[str, Any]:
     return {"nkey": nkey, "since": since, "live": [], "members": {}, "notified": {},
-            "dirty": None, "last_flush": None, "flushes": 0, "cap": None, "capped": 0,
+            "due": None, "last_flush": None, "flushes": 0, "cap": None, "capped": 0,
             "clock": since}
 
 
@@ -163,8 +173,10 @@ class Evaluator:
         self.mutes = mutes if mutes is not None else Mutes()
 
     # -- entry points ---------------------------------------------------------------
-    def apply(self, store: Store, nkey: str, items: list[Item], now: float) -> Outcome:
-        """Fold ``items`` of one notification group, then flush what is due at ``now``."""
+    def apply(self, store: Store, nkey: str, items: list[Item], now: float,
+              wall: float | None = None) -> Outcome:
+        """Fold ``items`` of one notification group at event time ``now`` (or the group's
+        latest item, if later), then flush what is due at ``wall`` (default: that time)."""
         out = Outcome()
         rule = self.rules.by_name.get(rule_of(nkey))
         if rule is None:
@@ -187,12 +199,14 @@ class Evaluator:
         for fp, state in touched.items():
             self._track(rule, group, fp, state)
             store.put(alert_key(nkey, fp), state)
-        self._flush(rule, group, max(now, float(group["clock"])), out)
+        clock = max(now, float(group["clock"]))
+        self._flush(rule, group, clock, clock if wall is None else wall, out)
         store.put(group_key(nkey), group)
         return out
 
-    def tick(self, store: Store, nkey: str, now: float) -> Outcome:
-        """The clock is at ``now`` (event time): time-based changes, then due flushes."""
+    def tick(self, store: Store, nkey: str, now: float, wall: float | None = None) -> Outcome:
+        """Event time is at ``now``: time-based changes; then the flushes due at ``wall``
+        (default ``now``)."""
         out = Outcome()
         group = store.get(group_key(nkey))
         rule = self.rules.by_name.get(rule_of(nkey))
@@ -210,7 +224,7 @@ class Evaluator:
                 out.failures.append(RuleFailure(rule.name, f"{type(exc).__name__}: {exc}", None))
             self._track(rule, group, fp, state)
             store.put(alert_key(nkey, fp), state)
-        self._flush(rule, group, now, out)
+        self._flush(rule, group, now, now if wall is None else wall, out)
         store.put(group_key(nkey), group)
         return out
 
@@ -277,9 +291,6 @@ class Evaluator:
             out.transitions.append(dataclasses.replace(
                 change, labels=labels, annotations=annotations,
                 notify_group=str(group["nkey"])))
-            if change.to_state in ("firing", "resolved"):
-                group["dirty"] = change.at if group["dirty"] is None else min(
-                    float(group["dirty"]), change.at)
         if alert.state == "firing" or (alert.state == "resolved" and (
                 changes or alert.fingerprint in group["members"])):
             group["members"][alert.fingerprint] = self._member(
@@ -336,7 +347,9 @@ class Evaluator:
             return f"inhibited by {source}"
         return None
 
-    def _flush(self, rule: Rule, group: dict[str, Any], now: float, out: Outcome) -> None:
+    def _flush(self, rule: Rule, group: dict[str, Any], now: float, wall: float,
+               out: Outcome) -> None:
+        """Send what is due at ``wall``; ``now`` (event time) dates the notification."""
         members: dict[str, dict[str, Any]] = group["members"]
         notified: dict[str, list[Any]] = group["notified"]
         changed = [fp for fp, m in members.items()
@@ -344,26 +357,27 @@ class Evaluator:
         spec = rule.spec
         kind: NotificationKind
         if changed:
-            if group["last_flush"] is None or not notified:
-                due = float(group["dirty"] if group["dirty"] is not None else now) \
-                    + spec.notify.group_wait
-            else:
-                due = float(group["last_flush"]) + spec.notify.group_interval
-            if now < due:
+            if group.get("due") is None:  # the first change since the last flush
+                last = group["last_flush"]
+                group["due"] = wall + spec.notify.group_wait if last is None or not notified \
+                    else float(last) + spec.notify.group_interval
+            if wall < float(group["due"]):
                 return
             kind = "firing" if any(members[fp]["state"] == "firing" and
                                    notified.get(fp) != ["firing", members[fp]["activation"]]
                                    for fp in changed) else "resolved"
         else:
+            group["due"] = None
             firing = [fp for fp, m in members.items() if m["state"] == "firing"]
             last = group["last_flush"]
-            if not firing or last is None or now < float(last) + spec.repeat_interval:
+            if not firing or last is None or wall < float(last) + spec.repeat_interval:
                 return
             kind = "repeat"
-        self._send(rule, group, kind, changed, now, out)
+        self._send(rule, group, kind, changed, (now, wall), out)
 
     def _send(self, rule: Rule, group: dict[str, Any], kind: NotificationKind,
-              changed: list[str], now: float, out: Outcome) -> None:
+              changed: list[str], at: tuple[float, float], out: Outcome) -> None:
+        now, wall = at
         members: dict[str, dict[str, Any]] = group["members"]
         notified: dict[str, list[Any]] = group["notified"]
         chosen: list[dict[str, Any]] = []
@@ -376,7 +390,7 @@ class Evaluator:
                 reasons.append("acknowledged")
                 include = False
             if include:
-                why = self._muted(member, now)
+                why = self._muted(member, wall)
                 if why is None:
                     chosen.append(member)
                 else:
@@ -397,8 +411,9 @@ class Evaluator:
         for fp in [fp for fp, m in members.items() if m["state"] == "resolved"]:
             members.pop(fp)
             notified.pop(fp, None)
-        group["last_flush"] = now
-        group["dirty"] = None
+        group["last_flush"] = wall
+        group["due"] = None
+        group.pop("dirty", None)  # state written before scheduling moved to wall time
 
 
 def clock_items(items: list[Item]) -> float:

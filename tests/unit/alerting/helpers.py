@@ -41,7 +41,8 @@ def event(ts: float, service: str = "checkout", message: str = "ok", severity: i
 
 
 class Harness:
-    """Router + Evaluator over a dict store, driven by event time."""
+    """Router + Evaluator over a dict store, driven by event time; ``wall`` (the time
+    notification scheduling runs on) is event time unless given, as when back-testing."""
 
     def __init__(self, ruleset: RuleSet, **kwargs: Any) -> None:
         self.router = Router(ruleset)
@@ -50,25 +51,26 @@ class Harness:
         self.out = Outcome()
         self.groups: set[str] = set()
 
-    def _apply(self, routed: list[tuple[str, Item]], now: float) -> None:
+    def _apply(self, routed: list[tuple[str, Item]], now: float,
+               wall: float | None = None) -> None:
         grouped: dict[str, list[Item]] = {}
         for nkey, item in routed:
             grouped.setdefault(nkey, []).append(item)
         for nkey, items in grouped.items():
             self.groups.add(nkey)
-            self.out.extend(self.evaluator.apply(self.store, nkey, items, now))
+            self.out.extend(self.evaluator.apply(self.store, nkey, items, now, wall))
 
-    def events(self, *docs: dict[str, Any]) -> None:
+    def events(self, *docs: dict[str, Any], wall: float | None = None) -> None:
         for doc in docs:
-            self._apply(self.router.route_event(doc, float(doc["ts"])), float(doc["ts"]))
+            self._apply(self.router.route_event(doc, float(doc["ts"])), float(doc["ts"]), wall)
 
     def windows(self, *docs: dict[str, Any]) -> None:
         for doc in docs:
             self._apply(self.router.route_window(doc), float(doc["end"]))
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float, wall: float | None = None) -> None:
         for nkey in sorted(self.groups):
-            self.out.extend(self.evaluator.tick(self.store, nkey, now))
+            self.out.extend(self.evaluator.tick(self.store, nkey, now, wall))
 
     def states(self, rule: str) -> list[str]:
         return [f"{t.from_state}->{t.to_state}" for t in self.out.transitions if t.rule == rule]
