@@ -179,6 +179,10 @@ class ElasticsearchSettings(_Section):
     bulk_concurrency: int = Field(2, ge=1, le=32,
                                   description="_bulk requests in flight per worker")
     retention_days: int = Field(14, ge=1, description="daily indices kept")
+    refresh_interval: str = Field(
+        "500ms", pattern=r"^(-1|\d+(ms|s|m))$",
+        description="index refresh interval: how soon an indexed event becomes searchable "
+                    "(shorter costs Elasticsearch CPU)")
 
     @field_validator("url")
     @classmethod

@@ -52,7 +52,8 @@ class ElasticsearchSink:
     async def ensure_template(self) -> None:
         """Install the index template (idempotent), retrying until the cluster answers."""
         s = self.settings
-        body = index_template(s.index_prefix, shards=s.shards, replicas=s.replicas)
+        body = index_template(s.index_prefix, shards=s.shards, replicas=s.replicas,
+                              refresh_interval=s.refresh_interval)
         await self._retrying("put index template",
                              lambda: self.client.indices.put_index_template(
                                  name=s.index_prefix, **body))

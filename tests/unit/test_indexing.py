@@ -74,3 +74,15 @@ def test_expired_indices_only_picks_dated_indices_of_the_prefix() -> None:
              "lw-archive", "lw-2026.13.01", "other-2026.01.01", "lw-2026.11.1"]
     assert expired_indices("lw", names, today="2026-11-22", keep_days=7) == [
         "lw-2026.11.01", "lw-2026.11.14"]
+
+
+def test_refresh_interval_is_a_setting_and_validated() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import ElasticsearchSettings
+
+    assert ElasticsearchSettings().refresh_interval == "500ms"
+    template = index_template("lw", refresh_interval=ElasticsearchSettings().refresh_interval)
+    assert template["template"]["settings"]["refresh_interval"] == "500ms"
+    with pytest.raises(ValidationError, match="refresh_interval"):
+        ElasticsearchSettings(refresh_interval="soon")
