@@ -24,7 +24,7 @@ Position = tuple[str, int, int]
 
 
 class DecodedMessages:
-    def __init__(self, max_events: int = 32_000) -> None:
+    def __init__(self, max_events: int = 16_000) -> None:
         self.max_events = max_events
         self._items: OrderedDict[Position, tuple[bytes, list[dict[str, Any]]]] = OrderedDict()
         self._events = 0

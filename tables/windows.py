@@ -1,6 +1,8 @@
 """The window table: open windows, partition marks and known services, changelogged.
 
-One Faust table holds three kinds of keys (values are JSON, see ``app.core.windows.book``):
+One Faust table holds three kinds of keys (values are JSON, see ``app.core.windows.book``;
+kept encoded, as the bytes the changelog carries: a decoded window state is a dozen
+nested dicts, about four times the memory of its JSON — bench/RESULTS.md):
 
 * ``w|<window key>`` — an open window: its stats and the highest offset folded in;
 * ``m|<partition>`` — a partition's largest event time and closed-through watermark;
@@ -21,6 +23,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import faust
+import orjson
 
 from app.core.windows.book import OpenWindow, PartitionMark, ServiceSeen
 from app.core.windows.stats import WindowKey
@@ -51,6 +54,17 @@ def writing_to(partition: int) -> Iterator[None]:
         _WRITE_PARTITION.reset(token)
 
 
+def _state(value: bytes | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def _encode(state: dict[str, Any]) -> bytes:
+    # as JSON does: non-string keys (sketch bins) become strings; from_state expects that.
+    # orjson's result keeps its whole 4 KiB output buffer (tracemalloc: 4,097 bytes for a
+    # short document); a copy holds just the ~300 bytes of a small window's state
+    return bytes(memoryview(orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS)))
+
+
 class WindowBook:
     """Typed access to the window table (reads, writes and per-partition scans)."""
 
@@ -60,11 +74,11 @@ class WindowBook:
 
     # -- open windows -----------------------------------------------------------------
     def window(self, key: WindowKey) -> OpenWindow | None:
-        state = self.table.get(WINDOW + key.table_key())
+        state = _state(self.table.get(WINDOW + key.table_key()))
         return None if state is None else OpenWindow.from_state(state)
 
     def put_window(self, key: WindowKey, window: OpenWindow) -> None:
-        self.table[WINDOW + key.table_key()] = window.to_state()
+        self.table[WINDOW + key.table_key()] = _encode(window.to_state())
 
     def drop_window(self, key: WindowKey) -> None:
         name = WINDOW + key.table_key()
@@ -73,19 +87,19 @@ class WindowBook:
 
     # -- partition marks --------------------------------------------------------------
     def mark(self, partition: int) -> PartitionMark:
-        state = self.table.get(f"{MARK}{partition}")
+        state = _state(self.table.get(f"{MARK}{partition}"))
         return PartitionMark(partition) if state is None else PartitionMark.from_state(state)
 
     def put_mark(self, mark: PartitionMark) -> None:
-        self.table[f"{MARK}{mark.partition}"] = mark.to_state()
+        self.table[f"{MARK}{mark.partition}"] = _encode(mark.to_state())
 
     # -- services ---------------------------------------------------------------------
     def service(self, name: str) -> ServiceSeen | None:
-        state = self.table.get(SERVICE + name)
+        state = _state(self.table.get(SERVICE + name))
         return None if state is None else ServiceSeen.from_state(state)
 
     def put_service(self, name: str, seen: ServiceSeen) -> None:
-        self.table[SERVICE + name] = seen.to_state()
+        self.table[SERVICE + name] = _encode(seen.to_state())
 
     def forget_service(self, name: str) -> None:
         self._parsed.pop(SERVICE + name, None)
@@ -109,7 +123,7 @@ class WindowBook:
                 continue
             entry = parsed.get(name)
             if entry is None:
-                state = data.get(name)
+                state = _state(data.get(name))
                 if state is None:
                     continue
                 partition = int(state["p"])
@@ -123,7 +137,7 @@ class WindowBook:
             if window is not None:
                 windows[partition].append(window)
             elif name.startswith(SERVICE):
-                state = data.get(name)
+                state = _state(data.get(name))
                 if state is not None:
                     services[partition][name[len(SERVICE):]] = ServiceSeen.from_state(state)
         self._parsed = fresh
@@ -131,6 +145,6 @@ class WindowBook:
 
 
 window_table = app.tables.add(PartitionedTable(
-    app, name="windows", default=None, key_type=str,
+    app, name="windows", default=None, key_type=str, value_type=bytes,  # -> raw serializer
     help="Open event-time windows, partition watermarks and known services"))
 book = WindowBook(window_table)
