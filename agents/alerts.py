@@ -48,8 +48,9 @@ from app.faust_app import (
     settings,
     windows_closed_topic,
 )
+from app.metrics import ALERT_STATES, ALERTS
 from app.plugins import registry
-from tables.alerts import BufferedStore, alert_table, groups_of
+from tables.alerts import BufferedStore, alert_states, alert_table, groups_of
 
 TABLE: Any = alert_table  # faust types tables loosely
 
@@ -162,6 +163,10 @@ async def tick_alerts() -> None:
         return
     try:
         await tick_due(wall_clock())
+        owned = {tp.partition for tp in app.assignor.assigned_actives()
+                 if tp.topic == settings.topics.alerts_keyed}
+        for state, count in alert_states(alert_table, owned, ALERT_STATES).items():
+            ALERTS.labels(state).set(count)
     except Exception:  # never let the timer die; the next tick retries
         log.exception("alert evaluation tick failed; retrying on the next tick")
 

@@ -63,6 +63,23 @@ def groups_of(table: Any, partitions: set[int]) -> dict[int, list[str]]:
     return out
 
 
+def alert_states(table: Any, partitions: set[int], known: tuple[str, ...]) -> dict[str, int]:
+    """How many alerts of ``partitions`` are in each lifecycle state (``known`` states
+    only: the metric's label set is closed), from the local store."""
+    counts = dict.fromkeys(known, 0)
+    data = table.data
+    for name in list(data.keys()):
+        if not isinstance(name, str) or not name.startswith("a|"):
+            continue
+        value = data.get(name)
+        if value is None or int(value.get("p", -1)) not in partitions:
+            continue
+        state = (value.get("a") or {}).get("state")
+        if state in counts:
+            counts[state] += 1
+    return counts
+
+
 alert_table = app.tables.add(PartitionedTable(
     app, name="alerts", default=None, key_type=str,
     help="Alert rule state, lifecycle and notification groups"))

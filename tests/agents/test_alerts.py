@@ -156,3 +156,20 @@ async def test_a_burst_that_goes_quiet_is_notified_by_the_timer_after_group_wait
         alerts.TABLE[alerts.group_key(nkey)] = before
     await alerts.tick_due(wall[0] + 40)
     assert [c["key"] for c in captured["outbox"].calls] == [sent["key"], sent["key"]]
+
+
+def test_alert_states_counts_owned_alerts_per_known_state() -> None:
+    from types import SimpleNamespace
+
+    from app.metrics import ALERT_STATES
+    from tables.alerts import alert_states
+
+    data = {
+        "a|g|1": {"p": 0, "a": {"state": "firing"}},
+        "a|g|2": {"p": 0, "a": {"state": "pending"}},
+        "a|g|3": {"p": 1, "a": {"state": "firing"}},  # not owned
+        "a|g|4": {"p": 0, "a": {"state": "weird"}},  # not a label value
+        "g|g": {"p": 0, "members": {}},
+    }
+    counts = alert_states(SimpleNamespace(data=data), {0}, ALERT_STATES)
+    assert counts == {"inactive": 0, "pending": 1, "firing": 1, "resolved": 0}
