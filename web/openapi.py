@@ -228,3 +228,40 @@ register("/api/v1/overview", "get", {
         }}),
     } | problem_responses(400),
 })
+
+register("/api/v1/summary", "get", {
+    "summary": "Summary (the overview page's data): KPIs, time series and top lists over a range",
+    "parameters": [query_param("range", {"type": "string",
+                                         "enum": ["5m", "15m", "1h", "6h", "24h"]})],
+    "responses": {"200": json_response({
+        "type": "object", "required": ["range", "from", "to", "kpis", "timeline", "source"],
+        "properties": {
+            "range": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+            "kpis": {"type": "object"}, "timeline": {"type": "object"},
+            "source": {"enum": ["cache", "store", "none"]},
+        }}),
+    } | problem_responses(400),
+})
+
+register("/api/v1/windows", "get", {
+    "summary": "Closed windows of a service (or one of its routes) over a time range",
+    "parameters": [
+        {"name": "service", "in": "query", "required": True,
+         "schema": {"type": "string", "minLength": 1}},
+        query_param("route", {"type": "string"}, "a route: its per-route windows"),
+        query_param("size", {"type": "integer"}, "a window size in seconds"),
+        query_param("from", {"type": "string"}, "epoch seconds or ISO 8601 (default: to - 1 h)"),
+        query_param("to", {"type": "string"}, "epoch seconds or ISO 8601 (default: now)"),
+        query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    ],
+    "responses": {"200": json_response({
+        "type": "object",
+        "required": ["service", "route", "size_s", "from", "to", "truncated", "windows"],
+        "properties": {
+            "service": {"type": "string"}, "route": {"type": "string", "nullable": True},
+            "size_s": {"type": "integer"}, "from": {"type": "number"}, "to": {"type": "number"},
+            "truncated": {"type": "boolean"},
+            "windows": {"type": "array", "items": {"type": "object"}},
+        }}),
+    } | problem_responses(400, 503),
+})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -129,3 +130,67 @@ class SummaryView(View):
         found = await window_store().find(service, granularity, since, until)
         newest = found[-count:][::-1]
         return [{k: v for k, v in doc.items() if k not in STORE_ONLY} for doc in newest]
+
+
+#: the longest span ``/api/v1/windows`` answers at once
+MAX_SPAN_S = 7 * 86400
+
+
+def _epoch_param(query: Any, name: str, default: float) -> float | None:
+    """An epoch-seconds (number) or ISO 8601 query parameter; ``None`` when malformed."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        value = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return value if math.isfinite(value) else None
+
+
+@app.page("/api/v1/windows")
+class WindowsView(View):
+    """Closed windows of one service (or one of its routes) over a time range, oldest
+    first, from MongoDB ``window_stats``: what the alert rules and the pages read."""
+
+    async def get(self, faust_request: Request) -> Response | aioweb.Response:
+        denied = await authenticate(faust_request, Scope.READ)
+        if isinstance(denied, aioweb.Response):
+            return denied
+        query = faust_request.query
+        service = query.get("service") or ""
+        if not service:
+            return _bad_param("service", "required: the service whose windows to read")
+        route = query.get("route") or None
+        sizes = settings.windows.route_sizes_s if route else settings.windows.service_sizes_s
+        if not sizes:
+            return _bad_param("route", "this deployment keeps no per-route windows")
+        size = _int_param(query, "size", 60 if 60 in sizes else max(sizes))
+        if size not in sizes:
+            known = ", ".join(str(s) for s in sizes)
+            return _bad_param("size", f"must be one of the window sizes: {known}")
+        now = time.time()
+        until = _epoch_param(query, "to", now)
+        if until is None:
+            return _bad_param("to", "epoch seconds or an ISO 8601 time")
+        since = _epoch_param(query, "from", until - 3600)
+        if since is None:
+            return _bad_param("from", "epoch seconds or an ISO 8601 time")
+        if not since < until or until - since > MAX_SPAN_S:
+            return _bad_param("from", f"must be before 'to', at most {MAX_SPAN_S} s earlier")
+        limit = _int_param(query, "limit", MAX_WINDOWS)
+        if limit is None or not 1 <= limit <= MAX_WINDOWS:
+            return _bad_param("limit", f"must be an integer from 1 to {MAX_WINDOWS}")
+        try:
+            found = await window_store().find(service, size, since, until, route)
+        except Exception as exc:
+            log.warning("reading windows of %r from the store failed: %s", service, exc)
+            return problem(503, "Service Unavailable", "the window store is not reachable")
+        windows = [{k: v for k, v in doc.items() if k not in STORE_ONLY}
+                   for doc in found[:limit]]
+        return _json({"service": service, "route": route, "size_s": size, "from": since,
+                      "to": until, "truncated": len(found) > limit, "windows": windows})

@@ -126,6 +126,33 @@ def test_summary_from_cache_and_store_with_read_tokens_only(
         status, _, body = get(f"{api}/{cached}/summary?windows=lots", reader)
         assert (status, body["invalid-params"][0]["name"]) == (400, "windows")
         assert get(f"{api}/nobody-{run}/summary", reader)[0] == 404
+
+        # /api/v1/windows: a range of closed windows, oldest first, from the store
+        ranged = f"{worker.web}/api/v1/windows?service={stored}&size=60"
+        assert get(ranged, None)[0] == 401
+        status, _, body = get(f"{ranged}&from={time.time() - 3 * 3600:.0f}", reader)
+        assert status == 200, body
+        assert [w["events"] for w in body["windows"]] == [1, 2, 3, 4, 5, 6]
+        assert (body["size_s"], body["route"], body["truncated"]) == (60, None, False)
+        assert not {"end_at", "closed_at"} & set(body["windows"][0])
+        status, _, body = get(f"{ranged}&from={time.time() - 3 * 3600:.0f}&limit=2", reader)
+        assert [w["events"] for w in body["windows"]] == [1, 2] and body["truncated"]
+        start = body["windows"][1]["start"]
+        iso_from = iso_utc(start - 3600)  # ISO 8601 works too
+        status, _, body = get(f"{ranged}&from={iso_from}&to={start:.0f}", reader)
+        assert [w["events"] for w in body["windows"]] == [1], body  # `to` is exclusive
+        for bad, name in ((f"{worker.web}/api/v1/windows", "service"),
+                          (ranged.replace("size=60", "size=7"), "size"), (f"{ranged}&from=yesterday", "from"),
+                          (f"{ranged}&from=2&to=1", "from"), (f"{ranged}&from=0", "from"),
+                          (f"{ranged}&limit=0", "limit")):
+            status, ctype, body = get(bad, reader)
+            assert (status, ctype, body["invalid-params"][0]["name"]) == (
+                400, "application/problem+json", name), bad
+
+        # /api/v1/summary: the overview's data under the API's name
+        status, _, body = get(f"{worker.web}/api/v1/summary?range=15m", reader)
+        assert status == 200 and {"kpis", "timeline", "source"} <= set(body), body
+        assert get(f"{worker.web}/api/v1/summary?range=forever", reader)[0] == 400
     finally:
         worker.stop()
         asyncio.run(forget([cached, stored]))

@@ -141,3 +141,8 @@ class OverviewApi(View):
                                                   "reason": f"one of {', '.join(RANGES)}"}]})
         return aioweb.Response(body=orjson.dumps(await overview_data(preset, time.time())),
                                content_type="application/json")
+
+
+@app.page("/api/v1/summary")
+class SummaryApi(OverviewApi):
+    """``GET /api/v1/summary?range=15m``: the overview's data under the API's own name."""
