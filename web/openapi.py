@@ -215,7 +215,7 @@ register("/api/v1/logs", "get", {
     } | problem_responses(400, 503),
 })
 
-register("/api/v1/overview", "get", {
+OVERVIEW_OPERATION: dict[str, Any] = {
     "summary": "The overview page's data: KPIs, time series and top lists over a range",
     "parameters": [query_param("range", {"type": "string",
                                          "enum": ["5m", "15m", "1h", "6h", "24h"]})],
@@ -227,21 +227,10 @@ register("/api/v1/overview", "get", {
             "source": {"enum": ["cache", "store", "none"]},
         }}),
     } | problem_responses(400),
-})
-
-register("/api/v1/summary", "get", {
-    "summary": "Summary (the overview page's data): KPIs, time series and top lists over a range",
-    "parameters": [query_param("range", {"type": "string",
-                                         "enum": ["5m", "15m", "1h", "6h", "24h"]})],
-    "responses": {"200": json_response({
-        "type": "object", "required": ["range", "from", "to", "kpis", "timeline", "source"],
-        "properties": {
-            "range": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
-            "kpis": {"type": "object"}, "timeline": {"type": "object"},
-            "source": {"enum": ["cache", "store", "none"]},
-        }}),
-    } | problem_responses(400),
-})
+}
+register("/api/v1/overview", "get", OVERVIEW_OPERATION)
+register("/api/v1/summary", "get", OVERVIEW_OPERATION | {
+    "summary": "Summary: the overview page's data (KPIs, time series, top lists)"})
 
 register("/api/v1/windows", "get", {
     "summary": "Closed windows of a service (or one of its routes) over a time range",

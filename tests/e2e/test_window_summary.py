@@ -142,7 +142,8 @@ def test_summary_from_cache_and_store_with_read_tokens_only(
         status, _, body = get(f"{ranged}&from={iso_from}&to={start:.0f}", reader)
         assert [w["events"] for w in body["windows"]] == [1], body  # `to` is exclusive
         for bad, name in ((f"{worker.web}/api/v1/windows", "service"),
-                          (ranged.replace("size=60", "size=7"), "size"), (f"{ranged}&from=yesterday", "from"),
+                          (ranged.replace("size=60", "size=7"), "size"),
+                          (f"{ranged}&from=yesterday", "from"),
                           (f"{ranged}&from=2&to=1", "from"), (f"{ranged}&from=0", "from"),
                           (f"{ranged}&limit=0", "limit")):
             status, ctype, body = get(bad, reader)
