@@ -15,11 +15,11 @@ import orjson
 
 from agents.deadletters import send_dead_letters
 from agents.decoded import decoded
-from app.adapters.elasticsearch import ElasticsearchSink
 from app.core.deadletter import DeadLetter
 from app.core.errors import ProcessorError, Reason
 from app.faust_app import app, events_topic, settings
 from app.metrics import EVENTS_OUT, RECORDS_IN
+from app.plugins.context import new_sink
 
 log = logging.getLogger(__name__)
 STAGE = "index"
@@ -32,7 +32,7 @@ class IndexRejected(ProcessorError):
 @app.agent(events_topic, name="index")
 async def index(stream: Any) -> None:
     es = settings.elasticsearch
-    sink = ElasticsearchSink(es)
+    sink = new_sink("elasticsearch", settings)  # the built-in of the logwarden.sinks group
     try:
         async for batch in stream.take_events(es.bulk_max_messages, within=es.bulk_max_wait_s):
             docs, origins, letters = collect(batch)

@@ -155,10 +155,16 @@ class PluginContext:
 
     def sink(self, name: str) -> Sink:
         """A new sink of the ``logwarden.sinks`` extension ``name`` (close it when done)."""
-        ext = registry().get("sinks", name)
-        if ext is None:
-            msg = f"no sink named {name!r} (known: {', '.join(registry().names('sinks'))})"
-            raise KeyError(msg)
-        factory = ext.load()
-        sink: Sink = factory(self._host_settings)
-        return sink
+        return new_sink(name, self._host_settings)
+
+
+def new_sink(name: str, settings: Any) -> Sink:
+    """A new sink of the ``logwarden.sinks`` extension ``name``, built from the host's
+    settings: the one way built-in agents and plugins get a sink."""
+    ext = registry().get("sinks", name)
+    if ext is None:
+        msg = f"no sink named {name!r} (known: {', '.join(registry().names('sinks'))})"
+        raise KeyError(msg)
+    factory = ext.load()
+    sink: Sink = factory(settings)
+    return sink
