@@ -85,6 +85,17 @@ class PluginContext:
         self.topics: dict[str, Any] = {}
         output = config.output_topic or plugin.output
         self.output_topic = None if output is None else self._declare_topic(output)
+        if self._declare:
+            # create the plugin's topics when the worker starts, with the host's partition
+            # count: a consumer subscribing before the first send would otherwise have the
+            # broker auto-create one with its default (1 partition)
+            app.task(self._declare_topics)
+
+    async def _declare_topics(self) -> None:
+        for topic in self._to_declare:
+            if topic not in self._declared:
+                await topic.maybe_declare()
+                self._declared.add(topic)
 
     # -- declaring --------------------------------------------------------------------
     def topic(self, name: str) -> Any:
@@ -130,10 +141,8 @@ class PluginContext:
     async def publish(self, records: Sequence[Record], *, what: str | None = None) -> None:
         """Send ``(topic, key, value)`` records and wait until Kafka acknowledged all of
         them (retried with backoff until it does, as logwarden's own agents do)."""
-        for topic in self._to_declare if self._declare else ():
-            if topic not in self._declared:
-                await topic.maybe_declare()  # created with the host's partition count
-                self._declared.add(topic)
+        if self._declare:
+            await self._declare_topics()  # a no-op once the start-up task has run
         if self._publish is None:
             from agents.publish import publish as host_publish
 
