@@ -29,6 +29,7 @@ import orjson
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from agents.batches import acked_batches
 from agents.decoded import decoded
 from agents.publish import publish
 from app.adapters.window_cache import RedisWindowCache
@@ -131,7 +132,7 @@ def fold_partition(wbook: WindowBook, partition: int, messages: Messages, now: f
 
 @app.agent(events_topic, name="aggregate")
 async def aggregate(stream: Any) -> None:
-    async for batch in stream.take_events(w.batch_size, within=w.batch_wait_s):
+    async for batch in acked_batches(stream, w.batch_size, w.batch_wait_s):
         now = time.time()
         for partition, messages in by_partition(batch).items():
             RECORDS_IN.labels(STAGE).inc(fold_partition(book, partition, messages, now))

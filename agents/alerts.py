@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from pymongo.errors import PyMongoError
 
+from agents.batches import acked_batches
 from agents.deadletters import dead_letter_records
 from agents.publish import Record, publish
 from app.adapters.alert_store import MongoAlertStore
@@ -81,7 +82,7 @@ def _keyed(grouped: dict[str, list[Item]]) -> list[Record]:
 
 @app.agent(events_topic, name="alerts-route-events")
 async def route_events(stream: Any) -> None:
-    async for batch in stream.take_events(a.batch_size, within=a.batch_wait_s):
+    async for batch in acked_batches(stream, a.batch_size, a.batch_wait_s):
         grouped: dict[str, list[Item]] = {}
         for event in batch:
             try:
@@ -101,7 +102,7 @@ async def route_events(stream: Any) -> None:
 
 @app.agent(windows_closed_topic, name="alerts-route-windows")
 async def route_windows(stream: Any) -> None:
-    async for batch in stream.take_events(a.batch_size, within=a.batch_wait_s):
+    async for batch in acked_batches(stream, a.batch_size, a.batch_wait_s):
         grouped: dict[str, list[Item]] = {}
         for event in batch:
             try:
@@ -130,7 +131,7 @@ def wall_clock() -> float:
 @app.agent(alerts_keyed_topic, name="alerts")
 async def evaluate(stream: Any) -> None:
     await _feed_ready()
-    async for batch in stream.take_events(a.batch_size, within=a.batch_wait_s):
+    async for batch in acked_batches(stream, a.batch_size, a.batch_wait_s):
         wall = wall_clock()
         work: dict[tuple[int, str], list[Item]] = {}
         origin: dict[tuple[int, str], tuple[int, bytes]] = {}

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from agents.batches import acked_batches
 from agents.deadletters import send_dead_letters
 from agents.decoded import decoded
 from app.core.deadletter import DeadLetter
@@ -34,7 +35,7 @@ async def index(stream: Any) -> None:
     es = settings.elasticsearch
     sink = new_sink("elasticsearch", settings)  # the built-in of the logwarden.sinks group
     try:
-        async for batch in stream.take_events(es.bulk_max_messages, within=es.bulk_max_wait_s):
+        async for batch in acked_batches(stream, es.bulk_max_messages, es.bulk_max_wait_s):
             docs, origins, letters = collect(batch)
             RECORDS_IN.labels(STAGE).inc(len(docs))
             if docs:

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from agents.batches import acked_batches
 from agents.deadletters import send_dead_letters
 from agents.delivery import channels_of, deliverer_of
 from app.adapters.delivery_log import MongoDeliveryLog
@@ -42,7 +43,7 @@ async def notify(stream: Any) -> None:
     deliverer = deliverer_of(settings, CHANNELS, records)
     try:
         await records.ensure_indexes()
-        async for batch in stream.take_events(n.batch_size, within=n.batch_wait_s):
+        async for batch in acked_batches(stream, n.batch_size, n.batch_wait_s):
             notes, letters = decode(batch)
             RECORDS_IN.labels(STAGE).inc(len(batch))
             await send_dead_letters(letters)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.batches import acked_batches
 from agents.deadletters import dead_letter_records
 from agents.publish import Record, publish
 from app import wiring
@@ -64,8 +65,8 @@ async def parse(stream: Any) -> None:
     limits = wiring.ingest_limits(settings)
     ingest = settings.ingest
     slice_s = max(settings.windows.grace_s / 2, 0.05)  # see interleave()
-    async for batch in stream.take_events(ingest.parse_batch_size,
-                                          within=ingest.parse_batch_wait_s):
+    async for batch in acked_batches(stream, ingest.parse_batch_size,
+                                   within=ingest.parse_batch_wait_s):
         result = IngestResult()
         for event in batch:
             ingest_message(to_raw_message(event), detector, limits, result, enrich)

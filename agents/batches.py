@@ -1,0 +1,26 @@
+"""Batches of Kafka events that are acknowledged only once the agent has processed them.
+
+Faust's ``stream.take_events`` acknowledges a batch in a ``finally`` around its
+``yield``: when the agent is cancelled mid-batch (a graceful stop, a rebalance), the
+generator is closed and the batch is acknowledged anyway, so the offsets committed on
+the way out include events that were never written. The scale-out fault test lost a
+bulk of documents that way. Here the batch comes from ``stream.noack_take`` (Faust acks
+nothing) and is acknowledged after the agent asks for the next one — that is, after its
+loop body finished. A body that raises or is cancelled leaves the batch unacknowledged:
+it is delivered again, and the sinks are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+async def acked_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """``async for batch in acked_batches(stream, n, within=s)``: lists of Faust events."""
+    async for batch in stream.noack_take(max_, within):
+        events = list(batch)
+        yield events
+        # reached only when the caller asks for the next batch: this one is done
+        for event in events:
+            await stream.ack(event)
