@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from agents.batches import acked_batches
 from agents.decoded import decoded
 from agents.publish import publish
+from app.adapters.retrying import until_done
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
 from app.core.errors import ProcessorError
@@ -242,17 +243,9 @@ async def emit(docs: list[dict[str, Any]], now: float) -> None:
     if not docs:
         return
     store, cache = sinks()
-    attempt = 0
-    while True:
-        try:
-            await store.upsert(docs)
-            break
-        except PyMongoError as exc:
-            attempt += 1
-            delay = min(settings.mongo.max_backoff_s, 0.25 * 2 ** min(attempt, 16))
-            log.warning("window_stats upsert failed (attempt %d, retry in %.1fs): %s",
-                        attempt, delay, exc)
-            await asyncio.sleep(delay)
+    await until_done(lambda: store.upsert(docs), retry_on=PyMongoError,
+                     what="window_stats upsert", max_backoff_s=settings.mongo.max_backoff_s,
+                     log=log)
     await publish([(windows_closed_topic, str(doc["service"]).encode(), orjson.dumps(doc))
                    for doc in docs], what="windows.closed")
     try:

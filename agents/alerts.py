@@ -30,6 +30,7 @@ from agents.batches import acked_batches
 from agents.deadletters import dead_letter_records
 from agents.publish import Record, publish
 from app.adapters.alert_store import MongoAlertStore
+from app.adapters.retrying import until_done
 from app.adapters.rule_files import load_rule_paths
 from app.adapters.silences import MuteFeed
 from app.core.alerting.engine import Evaluator, Item, Outcome, Router, group_key
@@ -241,17 +242,9 @@ def alert_store() -> MongoAlertStore:
 
 
 async def _record_history(docs: list[dict[str, Any]]) -> None:
-    attempt = 0
-    while True:
-        try:
-            await alert_store().record_transitions(docs)
-            return
-        except PyMongoError as exc:
-            attempt += 1
-            delay = min(settings.mongo.max_backoff_s, 0.25 * 2 ** min(attempt, 16))
-            log.warning("alert history write failed (attempt %d, retry in %.1fs): %s",
-                        attempt, delay, exc)
-            await asyncio.sleep(delay)
+    await until_done(lambda: alert_store().record_transitions(docs), retry_on=PyMongoError,
+                     what="alert history write", max_backoff_s=settings.mongo.max_backoff_s,
+                     log=log)
 
 
 async def _feed_ready() -> None:

@@ -16,23 +16,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from app.adapters.retrying import until_done
+
 log = logging.getLogger(__name__)
 
 Record = tuple[Any, bytes, bytes]  # topic, key, value
 
 
 async def publish(records: Sequence[Record], *, what: str, max_backoff_s: float = 10.0) -> None:
-    attempt = 0
-    while True:
-        try:
-            futures = [await topic.send(key=key, value=value) for topic, key, value in records]
-            await asyncio.gather(*futures)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # faust wraps aiokafka's errors in ProducerSendError
-            attempt += 1
-            delay = min(max_backoff_s, 0.25 * 2 ** min(attempt, 16))
-            log.warning("publishing %d %s records failed (attempt %d, retry in %.1fs): %r",
-                        len(records), what, attempt, delay, exc)
-            await asyncio.sleep(delay)
+    async def send() -> None:
+        futures = [await topic.send(key=key, value=value) for topic, key, value in records]
+        await asyncio.gather(*futures)
+
+    # faust wraps aiokafka's errors in ProducerSendError: any failure is retried
+    await until_done(send, retry_on=Exception, what=f"publishing {len(records)} {what} records",
+                     max_backoff_s=max_backoff_s, log=log)

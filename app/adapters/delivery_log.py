@@ -14,7 +14,6 @@ MongoDB takes them, so a MongoDB outage delays deliveries instead of forgetting 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from app.adapters.retrying import until_done
 from app.core.delivery import AttemptResult, DeliveryStatus, attempt_entry
 
 log = logging.getLogger(__name__)
@@ -95,13 +95,5 @@ class MongoDeliveryLog:
         await self._retry("write", once)
 
     async def _retry(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except PyMongoError as exc:
-                attempt += 1
-                delay = min(self.max_backoff_s, 0.25 * 2 ** min(attempt, 16))
-                log.warning("delivery log %s failed (attempt %d, retry in %.1fs): %r",
-                            what, attempt, delay, exc)
-                await asyncio.sleep(delay)
+        return await until_done(call, retry_on=PyMongoError, what=f"delivery log {what}",
+                                max_backoff_s=self.max_backoff_s, log=log)

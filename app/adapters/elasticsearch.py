@@ -21,6 +21,7 @@ from typing import Any
 from elastic_transport import OrjsonSerializer
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
+from app.adapters.retrying import backoff_s
 from app.core.indexing import (
     BULK_RESPONSE_FILTER,
     RETRYABLE_STATUSES,
@@ -147,4 +148,4 @@ class ElasticsearchSink:
             await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        return float(min(self.settings.max_backoff_s, 0.25 * 2 ** min(attempt, 16)))
+        return backoff_s(attempt, self.settings.max_backoff_s)

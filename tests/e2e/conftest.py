@@ -50,6 +50,27 @@ class Worker:
         return tail(self.log, lines)
 
 
+def isolated_env(run: str, kafka: str, es_url: str, datadir: Path,
+                 partitions: int) -> dict[str, str]:
+    """A worker environment whose topics, index, app id, data dir and web port are the
+    run's own (every ``TopicSettings`` topic, so a new topic is isolated too)."""
+    from app.settings import TopicSettings
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGWARDEN_")}
+    env.update({f"LOGWARDEN_TOPICS__{name.upper()}": f"{run}.{field.default}"
+                for name, field in TopicSettings.model_fields.items()})
+    env.update({
+        "LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS": kafka,
+        "LOGWARDEN_KAFKA__PARTITIONS": str(partitions),
+        "LOGWARDEN_ELASTICSEARCH__URL": es_url,
+        "LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX": f"{run}-events",
+        "LOGWARDEN_WORKER__APP_ID": f"logwarden-{run}",
+        "LOGWARDEN_WORKER__DATADIR": str(datadir),
+        "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
+    })
+    return env
+
+
 @pytest.fixture()
 def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str,
              mongo_url: str) -> Iterator[dict[str, str]]:
@@ -57,26 +78,8 @@ def isolated(tmp_path: Path, kafka_bootstrap: str, es_url: str,
     from pymongo import MongoClient
 
     run = f"e2e{uuid.uuid4().hex[:10]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGWARDEN_")}
-    env.update({
-        "LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "LOGWARDEN_KAFKA__PARTITIONS": "2",
-        "LOGWARDEN_TOPICS__RAW": f"{run}.logs.raw",
-        "LOGWARDEN_TOPICS__EVENTS": f"{run}.logs.events",
-        "LOGWARDEN_TOPICS__DLQ": f"{run}.logs.dlq",
-        "LOGWARDEN_TOPICS__WINDOWS_CLOSED": f"{run}.windows.closed",
-        "LOGWARDEN_TOPICS__NOTIFICATIONS_OUTBOX": f"{run}.notifications.outbox",
-        "LOGWARDEN_TOPICS__ALERTS_KEYED": f"{run}.alerts.keyed",
-        "LOGWARDEN_TOPICS__ALERTS_TRANSITIONS": f"{run}.alerts.transitions",
-        "LOGWARDEN_TOPICS__ALERTS_SILENCES": f"{run}.alerts.silences",
-        "LOGWARDEN_ELASTICSEARCH__URL": es_url,
-        "LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX": f"{run}-events",
-        "LOGWARDEN_WORKER__APP_ID": f"logwarden-{run}",
-        "LOGWARDEN_WORKER__DATADIR": str(tmp_path / "data"),
-        "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
-        "LOGWARDEN_MONGO__URL": mongo_url,
-        "LOGWARDEN_MONGO__DATABASE": run,
-    })
+    env = isolated_env(run, kafka_bootstrap, es_url, tmp_path / "data", partitions=2)
+    env.update({"LOGWARDEN_MONGO__URL": mongo_url, "LOGWARDEN_MONGO__DATABASE": run})
     yield env
     MongoClient(mongo_url).drop_database(run)
     es_call("DELETE", f"{es_url}/{run}-events-*")

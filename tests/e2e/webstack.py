@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tcp
-from tests.e2e.conftest import Worker, es_call, free_port
+from tests.e2e.conftest import Worker, es_call, isolated_env
 
 MONGO_URL = os.environ.get("LOGWARDEN_MONGO__URL", "mongodb://127.0.0.1:27017")
 OIDC_ISSUER = "http://127.0.0.1:8090/default"
@@ -53,23 +53,8 @@ def start_web_worker(tmp: Path, kafka: str, es_url: str,
     require_tcp("Redis", "127.0.0.1:6380")
     require_tcp("OIDC provider", "127.0.0.1:8090")
     run = f"web{uuid.uuid4().hex[:10]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGWARDEN_")}
+    env = isolated_env(run, kafka, es_url, tmp / "data", partitions=1)
     env.update({
-        "LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS": kafka,
-        "LOGWARDEN_KAFKA__PARTITIONS": "1",
-        "LOGWARDEN_TOPICS__RAW": f"{run}.logs.raw",
-        "LOGWARDEN_TOPICS__EVENTS": f"{run}.logs.events",
-        "LOGWARDEN_TOPICS__DLQ": f"{run}.logs.dlq",
-        "LOGWARDEN_TOPICS__WINDOWS_CLOSED": f"{run}.windows.closed",
-        "LOGWARDEN_TOPICS__NOTIFICATIONS_OUTBOX": f"{run}.notifications.outbox",
-        "LOGWARDEN_TOPICS__ALERTS_KEYED": f"{run}.alerts.keyed",
-        "LOGWARDEN_TOPICS__ALERTS_TRANSITIONS": f"{run}.alerts.transitions",
-        "LOGWARDEN_TOPICS__ALERTS_SILENCES": f"{run}.alerts.silences",  # the API writes here
-        "LOGWARDEN_ELASTICSEARCH__URL": es_url,
-        "LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX": f"{run}-events",
-        "LOGWARDEN_WORKER__APP_ID": f"logwarden-{run}",
-        "LOGWARDEN_WORKER__DATADIR": str(tmp / "data"),
-        "LOGWARDEN_WORKER__WEB_PORT": str(free_port()),
         "LOGWARDEN_WORKER__AGENTS": '["parse"]',
         "LOGWARDEN_MONGO__URL": MONGO_URL,
         "LOGWARDEN_MONGO__DATABASE": run,
