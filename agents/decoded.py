@@ -7,6 +7,9 @@ reach a message decodes it and the others reuse the result while it is recent.
 
 The cache is bounded by the events it holds (``max_events``; a bound of 256 whole
 messages instead raised the worker's peak RSS by ~300 MiB in bench/bench_pipeline.py).
+A worker that runs only one of the readers (``READERS``) keeps no cache at all: nothing
+would ever hit it, and 16,000 decoded events are tens of MiB of RSS
+(bench/bench_window_memory.py runs such a worker).
 It is keyed by (topic, partition, offset) and keeps the value too, so a different
 message at the same position (a recreated topic) is never mistaken for the cached one.
 Readers must not mutate the events. A message that does not decode is not cached:
@@ -19,12 +22,18 @@ from collections import OrderedDict
 from typing import Any
 
 from app.core.eventbatch import decode_event_batch
+from app.faust_app import settings
 
 Position = tuple[str, int, int]
 
 
+#: The built-in agents that read ``logs.events`` through this cache.
+READERS = frozenset({"index", "aggregate"})
+DEFAULT_MAX_EVENTS = 16_000
+
+
 class DecodedMessages:
-    def __init__(self, max_events: int = 16_000) -> None:
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.max_events = max_events
         self._items: OrderedDict[Position, tuple[bytes, list[dict[str, Any]]]] = OrderedDict()
         self._events = 0
@@ -38,6 +47,8 @@ class DecodedMessages:
             return found[1]
         self.misses += 1
         docs = decode_event_batch(value)
+        if self.max_events <= 0:
+            return docs
         old = self._items.pop(position, None)
         if old is not None:
             self._events -= len(old[1])
@@ -49,8 +60,13 @@ class DecodedMessages:
         return docs
 
 
+def cache_size(agents: tuple[str, ...]) -> int:
+    """The cache bound for a worker running ``agents``: none unless two readers share it."""
+    return DEFAULT_MAX_EVENTS if len(READERS.intersection(agents)) > 1 else 0
+
+
 #: The worker's one cache (Faust agents run on one event loop: no locking needed).
-DECODED = DecodedMessages()
+DECODED = DecodedMessages(cache_size(settings.worker.agents))
 
 
 def decoded(event: Any) -> list[dict[str, Any]]:

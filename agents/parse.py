@@ -19,6 +19,7 @@ from app.core.eventbatch import interleave
 from app.core.ingest import IngestResult, RawMessage, ingest_message
 from app.core.windows.stats import event_time
 from app.faust_app import app, events_topic, raw_topic, settings
+from app.memory import trim_heap
 from app.metrics import EVENTS_OUT, RECORDS_IN
 
 #: Service metadata (team, owner, tier) for the ``service_meta`` enricher; operators edit
@@ -63,6 +64,7 @@ async def parse(stream: Any) -> None:
     detector = wiring.detector(settings)
     enrich = wiring.enrichment(settings, SERVICE_DIRECTORY).run
     limits = wiring.ingest_limits(settings)
+    trim_heap()  # what loading the enrichment databases freed (app/memory.py)
     ingest = settings.ingest
     slice_s = max(settings.windows.grace_s / 2, 0.05)  # see interleave()
     async for batch in acked_batches(stream, ingest.parse_batch_size,

@@ -17,7 +17,15 @@ import web.summary
 import web.tokens_admin
 from app import faust_app
 from app.faust_app import app, settings
+from app.memory import trim_heap
 from app.plugins.worker import install_agents
+
+
+@app.timer(interval=settings.worker.heap_trim_interval_s or 3600.0)
+async def trim_heap_timer() -> None:
+    if settings.worker.heap_trim_interval_s:
+        trim_heap()
+
 
 AGENTS = install_agents(app, settings, {
     "raw": faust_app.raw_topic, "events": faust_app.events_topic,

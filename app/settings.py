@@ -379,6 +379,11 @@ class WorkerSettings(_Section):
         50_000, ge=700,
         description="allocations between young-generation garbage collections (Python's "
                     "default is 700; decoding batches allocates millions of short-lived objects)")
+    heap_trim_interval_s: float = Field(
+        5.0, ge=0,
+        description="seconds between returns of the C heap's free pages to the system "
+                    "(malloc_trim, ~10-20 ms; 0 = only once at start-up): folding batches "
+                    "leaves freed memory mapped otherwise (bench/RESULTS.md, worker memory)")
     agents: tuple[str, ...] = Field(
         BUILTIN_AGENTS, min_length=1,
         description="agents this worker runs; e.g. index,aggregate under a new app_id "

@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from agents.decoded import DecodedMessages
+from agents.decoded import DecodedMessages, cache_size
 from app.core.errors import ProcessorError
 
 EVENTS = [{"event_id": "a", "ts": "2026-11-22T00:00:00.000Z"}]
@@ -37,3 +37,13 @@ def test_undecodable_raises_for_every_reader_and_is_not_cached() -> None:
         with pytest.raises(ProcessorError):
             cache.get("t", 0, 1, b"{not json")
     assert cache.misses == 2 and not cache._items
+
+
+def test_no_cache_without_a_second_reader() -> None:
+    assert cache_size(("parse", "aggregate")) == 0
+    assert cache_size(("index",)) == 0
+    assert cache_size(("parse", "index", "aggregate")) > 0
+    cache = DecodedMessages(max_events=0)
+    value = orjson.dumps([{"event_id": "a", "ts": "2026-01-01T00:00:00Z"}])
+    assert cache.get("t", 0, 1, value) == cache.get("t", 0, 1, value)
+    assert (cache.hits, cache.misses) == (0, 2)
