@@ -21,7 +21,7 @@ from app.memory import trim_heap
 from app.plugins.worker import install_agents
 
 
-@app.timer(interval=settings.worker.heap_trim_interval_s or 3600.0)
+@app.timer(interval=settings.worker.heap_trim_interval_s or 3600.0)  # type: ignore[untyped-decorator]
 async def trim_heap_timer() -> None:
     if settings.worker.heap_trim_interval_s:
         trim_heap()
