@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -138,6 +138,15 @@ class PluginContext:
         return decorate
 
     # -- running ----------------------------------------------------------------------
+    def batches(self, stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+        """``async for batch in ctx.batches(stream, 500, within=0.5)``: lists of Faust
+        events, each acknowledged only after the loop body that got it finished (Faust's
+        ``take_events`` acknowledges a batch even when a stop or rebalance interrupts it,
+        which commits events that were never processed: ``agents/batches.py``)."""
+        from agents.batches import acked_batches
+
+        return acked_batches(stream, max_, within)
+
     async def publish(self, records: Sequence[Record], *, what: str | None = None) -> None:
         """Send ``(topic, key, value)`` records and wait until Kafka acknowledged all of
         them (retried with backoff until it does, as logwarden's own agents do)."""

@@ -88,7 +88,7 @@ def register(ctx: PluginContext) -> None:
 
     @ctx.agent(ctx.input_topic, name="route")
     async def route(stream: Any) -> None:
-        async for batch in stream.take_events(500, within=0.5):
+        async for batch in ctx.batches(stream, 500, within=0.5):
             records = []
             for event in batch:
                 try:
