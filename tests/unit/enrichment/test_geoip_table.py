@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from app.core.enrichment.geoip import (
     DEFAULT_DATABASE,
     GeoIpEnricher,
+    _geoip2fast_object_lookup,
     database_path,
     geoip2fast_lookup,
 )
@@ -36,30 +37,10 @@ def load_main_db(database: str) -> list[Any]:
 
 
 def geoip2fast_answers(database: str, ips: list[str]) -> dict[str, Answer]:
-    """The old wrapper around ``GeoIP2Fast(...).lookup``, answered eagerly.
-
-    geoip2fast keeps its data in module globals, so a later GeoIP2Fast() for another
-    file would change this one's answers: ask everything right after loading.
-    """
-    saved = {key: os.environ.get(key) for key in ("PYTHONWARNINGS", "PYTHONIOENCODING")}
-    try:
-        from geoip2fast import GeoIP2Fast  # type: ignore[import-untyped]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    db = GeoIP2Fast(geoip2fast_data_file=database)
-    assert not db.city and not db.asn
-
-    def old(ip: str) -> Answer:
-        found = db.lookup(ip)
-        country = found.country_code
-        if not country or country == "--" or found.is_private:
-            return None
-        return country, None
-
+    """``GeoIP2Fast(...).lookup`` through the old wrapper (still the city/ASN path),
+    answered eagerly: geoip2fast keeps its data in module globals, so a later
+    GeoIP2Fast() for another file would change this one's answers."""
+    old = _geoip2fast_object_lookup(database_path(database))
     return {ip: old(ip) for ip in ips}
 
 
