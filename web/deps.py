@@ -7,7 +7,8 @@ authorization by scope of the principal ``web.auth`` authenticated.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 from aiohttp import web as aioweb
@@ -26,62 +27,51 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_token_store: MongoTokenStore | None = None
-_window_cache: RedisWindowCache | None = None
-_window_store: MongoWindowStore | None = None
-_alert_store: MongoAlertStore | None = None
-_replay_log: ReplayLog | None = None
-_service_registry: MongoServiceRegistry | None = None
+_clients: dict[str, Any] = {}  # name -> client, created on first use, closed at shutdown
+C = TypeVar("C")
+
+
+def _shared(name: str, make: Callable[[], C]) -> C:
+    """The process's one ``name`` client, made by ``make`` on first use."""
+    client = _clients.get(name)
+    if client is None:
+        client = _clients[name] = make()
+    return cast(C, client)
 
 
 def token_store() -> MongoTokenStore:
-    global _token_store
-    if _token_store is None:
-        _token_store = MongoTokenStore(settings.mongo.url, settings.mongo.database)
-    return _token_store
+    return _shared("token_store",
+                   lambda: MongoTokenStore(settings.mongo.url, settings.mongo.database))
 
 
 def window_cache() -> RedisWindowCache:
     """Recent windows per service in Redis (the dashboard's read-through cache)."""
-    global _window_cache
-    if _window_cache is None:
-        redis = settings.redis
-        _window_cache = RedisWindowCache(redis.url, ttl_s=redis.window_ttl_s,
-                                         keep=redis.recent_windows)
-    return _window_cache
+    redis = settings.redis
+    return _shared("window_cache", lambda: RedisWindowCache(
+        redis.url, ttl_s=redis.window_ttl_s, keep=redis.recent_windows))
 
 
 def window_store() -> MongoWindowStore:
     """Closed windows in MongoDB (the store of record behind the cache)."""
-    global _window_store
-    if _window_store is None:
-        _window_store = MongoWindowStore(settings.mongo.url, settings.mongo.database,
-                                         retention_s=settings.windows.retention_s)
-    return _window_store
+    return _shared("window_store", lambda: MongoWindowStore(
+        settings.mongo.url, settings.mongo.database, retention_s=settings.windows.retention_s))
 
 
 def alert_store() -> MongoAlertStore:
     """Alert transitions (history), silences and acks in MongoDB."""
-    global _alert_store
-    if _alert_store is None:
-        _alert_store = MongoAlertStore(settings.mongo.url, settings.mongo.database)
-    return _alert_store
+    return _shared("alert_store",
+                   lambda: MongoAlertStore(settings.mongo.url, settings.mongo.database))
 
 
 def replay_log() -> ReplayLog:
     """Which dead letters were replayed (MongoDB ``dlq_replays``)."""
-    global _replay_log
-    if _replay_log is None:
-        _replay_log = ReplayLog(settings.mongo.url, settings.mongo.database)
-    return _replay_log
+    return _shared("replay_log", lambda: ReplayLog(settings.mongo.url, settings.mongo.database))
 
 
 def service_registry() -> MongoServiceRegistry:
     """Service metadata (team, owner, tier) in MongoDB ``services``."""
-    global _service_registry
-    if _service_registry is None:
-        _service_registry = MongoServiceRegistry(settings.mongo.url, settings.mongo.database)
-    return _service_registry
+    return _shared("service_registry",
+                   lambda: MongoServiceRegistry(settings.mongo.url, settings.mongo.database))
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> aioweb.Response:
@@ -120,17 +110,10 @@ async def authenticate(request: Any, scope: Scope) -> Principal | aioweb.Respons
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mypy: union of callables
 async def _close_clients(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-    global _token_store, _window_cache, _window_store, _alert_store, _replay_log
-    global _service_registry
-    clients: list[MongoTokenStore | RedisWindowCache | MongoWindowStore | MongoAlertStore
-                  | ReplayLog | MongoServiceRegistry | None] = [
-        _token_store, _window_cache, _window_store, _alert_store, _replay_log,
-        _service_registry]
-    _token_store = _window_cache = _window_store = _alert_store = _replay_log = None
-    _service_registry = None
+    clients = list(_clients.values())
+    _clients.clear()
     for client in clients:
-        if client is not None:
-            try:
-                await client.close()
-            except Exception as exc:  # keep closing the others
-                log.warning("closing %s failed: %s", type(client).__name__, exc)
+        try:
+            await client.close()
+        except Exception as exc:  # keep closing the others
+            log.warning("closing %s failed: %s", type(client).__name__, exc)
