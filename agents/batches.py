@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from app.rebalance_acks import processed_acks
+
 
 async def acked_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
     """``async for batch in acked_batches(stream, n, within=s)``: lists of Faust events."""
@@ -22,5 +24,7 @@ async def acked_batches(stream: Any, max_: int, within: float) -> AsyncIterator[
         events = list(batch)
         yield events
         # reached only when the caller asks for the next batch: this one is done
-        for event in events:
-            await stream.ack(event)
+        with processed_acks():  # counts during a rebalance too (app/rebalance_acks.py)
+            for event in events:
+                await stream.ack(event)
+        events.clear()  # the caller's loop variable: let go of the events while waiting

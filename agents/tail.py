@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from agents.batches import acked_batches
 from app.adapters.tail_bus import RateCap, TailPublisher, sample, tail_channel
 from app.core.errors import ProcessorError
 from app.core.eventbatch import decode_event_batch
@@ -31,7 +32,7 @@ async def tail(stream: Any) -> None:
     cap = RateCap(rate, burst=rate)
     quiet_until = 0.0
     try:
-        async for batch in stream.take_events(200, within=0.2):
+        async for batch in acked_batches(stream, 200, within=0.2):
             now = time.monotonic()
             if now < quiet_until:
                 continue

@@ -6,15 +6,42 @@ Agents (``agents/``) and tables (``tables/``) import ``app`` and the topics from
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
+from mode.utils.queues import ThrowableQueue
 
+from app.consumer_seeks import guard_seeks
+from app.rebalance_acks import GuardedEvent, forget_partitions, guard_consumer
 from app.settings import Settings, get_settings
+from app.stream_queues import ClearableQueue
+
+
+class App(faust.App):
+    """``faust.App`` made safe across rebalances: stream buffers whose waiting writers
+    let go when cleared (app/stream_queues.py), events that refuse acknowledgements
+    which do not mean processed, no stale acknowledgements carried into a new
+    assignment (app/rebalance_acks.py), and no record fetched before a seek delivered
+    after it (app/consumer_seeks.py)."""
+
+    def FlowControlQueue(self, maxsize: int | None = None, *,  # the name faust calls
+                         clear_on_resume: bool = False) -> ThrowableQueue:  # type: ignore[type-arg]
+        return ClearableQueue(maxsize=maxsize, flow_control=self.flow_control,
+                              clear_on_resume=clear_on_resume)
+
+    def _new_consumer(self) -> Any:
+        return guard_seeks(guard_consumer(super()._new_consumer()))
+
+    async def _on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
+        forget_partitions(self.consumer, assigned)
+        await super()._on_partitions_assigned(assigned, generation_id)
+
 
 
 def create_app(settings: Settings) -> faust.App:
     worker = settings.worker
-    fapp = faust.App(
+    fapp = App(
         worker.app_id,
         broker=settings.kafka.broker_url,
         store=worker.store,
@@ -31,6 +58,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=worker.web_port,
         autodiscover=False,
         stream_buffer_maxsize=worker.stream_buffer_maxsize,
+        Event=GuardedEvent,
     )
     setup_prometheus_sensors(fapp, pattern="/metrics")
     return fapp

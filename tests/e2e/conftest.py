@@ -133,6 +133,26 @@ async def read_topic(bootstrap: str, topic: str, want: int,
         await consumer.stop()
 
 
+async def read_raw_topic(bootstrap: str, topic: str,
+                         timeout: float) -> list[tuple[int, int, bytes]]:
+    """(partition, offset, value) of every record on ``topic``, read until ``timeout``
+    passes with nothing new."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    found: list[tuple[int, int, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            if batches:
+                deadline = time.monotonic() + 3
+            found += [(r.partition, r.offset, r.value) for rs in batches.values() for r in rs]
+        return found
+    finally:
+        await consumer.stop()
+
+
 @pytest.fixture()
 def mongo_url() -> str:
     from tests.conftest import require_tcp

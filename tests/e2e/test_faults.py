@@ -17,6 +17,7 @@ not wait for idle advance (disabled here: an outage must not close windows early
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Worker, es_call, free_port, read_topic
+from tests.e2e.conftest import Worker, es_call, free_port, read_raw_topic, read_topic
 from tests.e2e.traffic import (
     Event,
     aligned_past,
@@ -131,6 +132,38 @@ class Run:
         es_call("POST", f"{url}/{index}/_refresh")
         return int(es_call("GET", f"{url}/{index}/_count").get("count", -1))
 
+    def where_missing(self) -> str:
+        """Which events Elasticsearch lacks, and where they sit in ``logs.events``."""
+        from app.core.eventbatch import decode_event_batch
+
+        url, index = (self.env["LOGWARDEN_ELASTICSEARCH__URL"],
+                      self.env["LOGWARDEN_ELASTICSEARCH__INDEX_PREFIX"])
+        indexed: set[str] = set()
+        after: list[Any] | None = None
+        while True:  # bounded: each page is non-empty until the index is exhausted
+            body: dict[str, Any] = {"size": 10_000, "_source": ["message"],
+                                    "sort": [{"event_id": "asc"}]}
+            if after is not None:
+                body["search_after"] = after
+            hits = es_call("POST", f"{url}/{index}/_search", body).get("hits", {}).get("hits", [])
+            if not hits:
+                break
+            indexed.update(h["_source"].get("message", "") for h in hits)
+            after = hits[-1]["sort"]
+        expected = {json.loads(e.line())["message"] for e in self.events + self.flush}
+        missing = expected - indexed
+        places: dict[tuple[int, int], list[int]] = {}
+        for partition, offset, value in asyncio.run(read_raw_topic(
+                self.env["LOGWARDEN_KAFKA__BOOTSTRAP_SERVERS"],
+                self.env["LOGWARDEN_TOPICS__EVENTS"], 15)):
+            messages = [d.get("message") for d in decode_event_batch(value)]
+            lost = sum(m in missing for m in messages)
+            if lost:
+                places[(partition, offset)] = [lost, len(messages)]
+        on_topic = sum(n for n, _ in places.values())
+        return (f"{len(missing)} events missing; {on_topic} of them are on logs.events "
+                f"(partition, offset: [missing, events in the message]): {places}")
+
     def windows(self, size: int) -> dict[tuple[str, float], tuple[int, int]]:
         return non_empty(stored_windows(self.env["LOGWARDEN_MONGO__URL"],
                                         self.env["LOGWARDEN_MONGO__DATABASE"], size,
@@ -140,7 +173,8 @@ class Run:
         self.wait_produced()
         total = len(self.events) + len(self.flush)
         assert wait_until(lambda: self.es_count() >= total, timeout_s, 2), (
-            f"Elasticsearch has {self.es_count()} of {total} documents\n{self.logs()}")
+            f"Elasticsearch has {self.es_count()} of {total} documents\n"
+            f"{self.where_missing()}\n{self.logs()}")
         want60, want10 = truth(self.events, 60), truth(self.events, 10)
         assert wait_until(lambda: self.windows(60) == want60, timeout_s, 2), (
             f"60 s windows differ from the ground truth:\n{diff(self.windows(60), want60)}\n"

@@ -1,0 +1,93 @@
+"""Acknowledgements that mean "processed", across rebalances and shutdowns.
+
+Faust commits a partition up to the highest offset before which every message was
+acknowledged by every stream that received it. Two of its own acknowledgements do not
+mean the message was processed:
+
+* a stream that takes an event while the flow is suspended (a rebalance or a stop is
+  under way) or that was delivered before the last rebalance (an older consumer
+  generation) *skips* it and acknowledges it anyway (``Stream._py_aiter``);
+* the bookkeeping of a partition (acknowledged offsets, gaps) is dropped when it is
+  revoked, but acknowledgements that arrive afterwards are recorded again and are
+  still there if the partition comes back in a later generation, where they can carry
+  the commit past messages nobody has processed in this one.
+
+Either lets a commit pass events that never reached Elasticsearch or the windows: the
+scale-out fault test lost 164-228 events that way, at a rebalance.
+
+``GuardedEvent`` marks a message acknowledged in the first way as *unprocessed*; the
+consumer (``guard_consumer``) then never makes its offset committable, so it is
+delivered again from the committed offset after the rebalance. The message still
+counts as let go of by that stream, so that ``Consumer.wait_empty`` finishes once
+every stream is done with it. ``forget_partitions`` clears the second kind on
+assignment, before the consumer seeks to the committed offsets. Agents acknowledge what
+they processed inside ``processed_acks()``: those count while the flow is suspended
+too, because a batch in flight when a rebalance starts must still commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+from weakref import WeakSet
+
+import faust
+from mode.utils.futures import notify
+
+_PROCESSED: ContextVar[bool] = ContextVar("logwarden_processed_ack", default=False)
+#: Messages some stream let go of without processing them (never committable).
+_UNPROCESSED: WeakSet[Any] = WeakSet()
+
+
+@contextmanager
+def processed_acks() -> Iterator[None]:
+    """Acknowledgements made inside count even while a rebalance is under way."""
+    token = _PROCESSED.set(True)
+    try:
+        yield
+    finally:
+        _PROCESSED.reset(token)
+
+
+class GuardedEvent(faust.Event):
+    """``faust.Event`` whose acknowledgements mark the message unprocessed when they
+    do not mean processed."""
+
+    def ack(self) -> bool:
+        app, message = self.app, self.message
+        if message.generation_id != app.consumer_generation_id or (
+                not app.flow_control.is_active() and not _PROCESSED.get()):
+            _UNPROCESSED.add(message)
+        return bool(message.ack(app.consumer))
+
+
+def unprocessed(message: Any) -> bool:
+    return message in _UNPROCESSED
+
+
+def guard_consumer(consumer: Any) -> Any:
+    """Make ``consumer.ack`` (the last stream letting go of a message) leave an
+    unprocessed message's offset uncommittable, and stop waiting for it."""
+    ack: Callable[[Any], bool] = consumer.ack
+
+    def guarded_ack(message: Any) -> bool:
+        if message not in _UNPROCESSED:
+            return ack(message)
+        message.acked = True  # every stream let go of it; nothing acknowledges it again
+        consumer.unacked.discard(message)
+        notify(consumer._waiting_for_ack)
+        return False
+
+    consumer.ack = guarded_ack
+    return consumer
+
+
+def forget_partitions(consumer: Any, partitions: Iterable[Any]) -> None:
+    """Drop what ``consumer`` remembers of acknowledged offsets and gaps of
+    ``partitions``: they restart from the committed offsets (``perform_seek``)."""
+    for tp in partitions:
+        consumer._acked.pop(tp, None)
+        consumer._acked_index.pop(tp, None)
+        consumer._gap.pop(tp, None)

@@ -1,0 +1,60 @@
+"""Stream buffers whose waiting writers give up when a rebalance clears them.
+
+Faust's conductor hands each Kafka message to every stream subscribed to its topic.
+When a stream's buffer (``stream_buffer_maxsize``) is full, the hand-over becomes a
+background ``put`` that waits for room. A rebalance then suspends the flow, clears
+the buffers and waits (``Consumer.wait_empty``) until every message handed out has
+been acknowledged or dropped. A waiting ``put`` is neither: it blocks on the
+suspended flow (or on a cleared queue no reader will wake) while holding the message,
+so the message's last reference is never released and ``wait_empty`` waits forever:
+"wait_empty: Waiting for tasks [(1, <ConsumerMessage ...>)]", heartbeats fail and
+the member is expelled (faust-streaming issue #133, robinhood/faust #402; seen in
+``tests/e2e/test_faults.py::test_scale_out_and_in_mid_stream``).
+
+``ClearableQueue`` makes a ``put`` that is waiting when the buffer is cleared behave
+as if it had gone in just before the clear: it returns, the message is dropped with
+the rest of the buffer, unacknowledged, and Kafka redelivers it after the rebalance
+(from the committed offset, which never passes an unacknowledged message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mode.utils.queues import ThrowableQueue
+
+
+class ClearableQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue is generic
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._waiting: set[asyncio.Future[None]] = set()
+        self._cleared: set[asyncio.Future[None]] = set()
+
+    async def put(self, value: Any) -> None:
+        if self._flow_control.is_active() and not self.full():
+            await super().put(value)  # goes straight in: nothing to wait for
+            return
+        waiter = asyncio.ensure_future(super().put(value))
+        self._waiting.add(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter in self._cleared:
+                return  # dropped by clear(), as the buffered values were
+            raise
+        finally:
+            self._waiting.discard(waiter)
+            self._cleared.discard(waiter)
+
+    def clear(self) -> None:
+        super().clear()
+        for waiter in self._waiting:
+            if not waiter.done():
+                self._cleared.add(waiter)
+                waiter.cancel()
+
+    @property
+    def waiting_puts(self) -> int:
+        return len(self._waiting)
+
