@@ -5,19 +5,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages up down status logs run test test-unit check lint types contracts clean
+# `make lock` rewrites constraints.txt from the venv after a dependency change (run the suite first).
+.PHONY: lock install system-packages up down status logs run test test-unit check lint types contracts clean
 
 EXAMPLE_PLUGIN := examples/logwarden-security
 
 # re-runs when either pyproject.toml changes (entry points are install-time metadata)
-$(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
+$(STAMP): pyproject.toml constraints.txt $(EXAMPLE_PLUGIN)/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --no-deps -e $(EXAMPLE_PLUGIN)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt -e $(EXAMPLE_PLUGIN)
 	@touch $(STAMP)
 
 install: $(STAMP) system-packages
+
+lock: $(STAMP)
+	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v -e '^-e' -e '^py-spy=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 ## Debian packages the tests use: promtool (package prometheus) and chromium (browser tests).
 ## Idempotent: installs only what is missing; sudo when not root.

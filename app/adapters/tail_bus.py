@@ -164,7 +164,7 @@ class TailHub:
                 await asyncio.sleep(self.retry_s)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     def _dispatch(self, data: bytes) -> None:
         try:
