@@ -30,14 +30,14 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from agents.batches import acked_batches
-from agents.decoded import decoded
 from agents.publish import publish
 from app.adapters.retrying import until_done
 from app.adapters.window_cache import RedisWindowCache
 from app.adapters.window_store import MongoWindowStore
 from app.core.errors import ProcessorError
+from app.core.eventbatch import decode_fold_batch
 from app.core.windows.book import ClosePlan, OpenWindow, ServiceSeen, close_plan, fold_messages
-from app.core.windows.stats import WindowKey, WindowStats, window_start
+from app.core.windows.stats import FoldEvent, WindowKey, WindowStats, window_start
 from app.core.windows.watermark import Watermarks
 from app.faust_app import app, events_topic, settings, windows_closed_topic
 from app.metrics import (
@@ -51,7 +51,7 @@ from tables.windows import WindowBook, book, writing_to
 
 log = logging.getLogger(__name__)
 STAGE = "aggregate"
-Messages = list[tuple[int, list[dict[str, Any]]]]
+Messages = list[tuple[int, list[FoldEvent]]]
 
 
 @dataclass
@@ -70,7 +70,8 @@ CLOSER = Closer(Watermarks(w.grace_s, w.idle_after_s))
 
 
 def by_partition(batch: Iterable[Any]) -> dict[int, Messages]:
-    """Decoded ``(offset, events)`` per partition, in offset order.
+    """Decoded ``(offset, events)`` per partition, in offset order; only the fields the
+    window fold reads are decoded (``decode_fold_batch``).
 
     A message that does not decode is skipped here; the ``index`` agent reads the same
     message and sends it to the dead-letter topic, once.
@@ -79,7 +80,7 @@ def by_partition(batch: Iterable[Any]) -> dict[int, Messages]:
     for event in batch:
         msg = event.message
         try:
-            docs = decoded(event)
+            docs = decode_fold_batch(event.value or b"")
         except ProcessorError:
             WINDOW_EVENTS_SKIPPED.labels("undecodable").inc()
             continue

@@ -3,21 +3,25 @@
 The agent takes a batch of messages, writes every event they carry with one bulk
 call (retried until Elasticsearch accepts it), and only then lets Faust acknowledge
 the batch. Documents Elasticsearch refuses for good go to the dead-letter topic.
+
+The events are not decoded: each message is split into its documents' own bytes
+(``split_event_batch``), which go into the ``_bulk`` body as they are. A sink of the
+``logwarden.sinks`` group that cannot take such bytes (no ``write_raw``) gets dicts.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
 from agents.batches import acked_batches
 from agents.deadletters import send_dead_letters
-from agents.decoded import decoded
 from app.core.deadletter import DeadLetter
 from app.core.errors import ProcessorError, Reason
+from app.core.eventbatch import RawEvent, split_event_batch
 from app.faust_app import app, events_topic, settings
 from app.metrics import EVENTS_OUT, RECORDS_IN
 from app.plugins.context import new_sink
@@ -30,6 +34,13 @@ class IndexRejected(ProcessorError):
     stage = STAGE
 
 
+@runtime_checkable
+class RawSink(Protocol):
+    """A sink that takes events as their JSON bytes (``ElasticsearchSink``)."""
+
+    async def write_raw(self, events: list[RawEvent]) -> list[tuple[RawEvent, str]]: ...
+
+
 @app.agent(events_topic, name="index")
 async def index(stream: Any) -> None:
     es = settings.elasticsearch
@@ -39,7 +50,7 @@ async def index(stream: Any) -> None:
             docs, origins, letters = collect(batch)
             RECORDS_IN.labels(STAGE).inc(len(docs))
             if docs:
-                rejected = await sink.write(docs)
+                rejected = await write(sink, docs)
                 letters += [rejected_letter(doc, reason, origins[id(doc)])
                             for doc, reason in rejected]
                 EVENTS_OUT.labels(STAGE).inc(len(docs) - len(rejected))
@@ -48,18 +59,27 @@ async def index(stream: Any) -> None:
         await sink.close()
 
 
+async def write(sink: Any, docs: list[RawEvent]) -> list[tuple[RawEvent, str]]:
+    """``docs`` through ``sink``: as bytes if it takes them, else decoded."""
+    if isinstance(sink, RawSink):
+        return list(await sink.write_raw(docs))
+    dicts = [orjson.loads(bytes(body)) for _, _, body in docs]
+    by_dict = {id(d): doc for d, doc in zip(dicts, docs, strict=True)}
+    return [(by_dict[id(d)], reason) for d, reason in await sink.write(dicts)]
+
+
 Origin = tuple[int, int, float]  # partition, offset, timestamp of the logs.events message
 
 
-def collect(batch: list[Any]) -> tuple[list[dict[str, Any]], dict[int, Origin], list[DeadLetter]]:
-    """Events of a batch, where each came from (by ``id`` of the doc), and bad messages."""
-    docs: list[dict[str, Any]] = []
+def collect(batch: list[Any]) -> tuple[list[RawEvent], dict[int, Origin], list[DeadLetter]]:
+    """Events of a batch, where each came from (by ``id`` of the event), and bad messages."""
+    docs: list[RawEvent] = []
     origins: dict[int, Origin] = {}
     letters: list[DeadLetter] = []
     for event in batch:
         msg = event.message
         try:
-            items = decoded(event)
+            items = split_event_batch(event.value or b"")
         except ProcessorError as exc:
             exc.stage = STAGE
             letters.append(DeadLetter.from_error(
@@ -73,9 +93,12 @@ def collect(batch: list[Any]) -> tuple[list[dict[str, Any]], dict[int, Origin], 
     return docs, origins, letters
 
 
-def rejected_letter(doc: dict[str, Any], reason: str, origin: Origin) -> DeadLetter:
-    parser = doc.get("parse", {}).get("parser") if isinstance(doc.get("parse"), dict) else None
+def rejected_letter(doc: RawEvent, reason: str, origin: Origin) -> DeadLetter:
+    body = bytes(doc[2])
+    fields = orjson.loads(body)
+    parse = fields.get("parse")
+    parser = parse.get("parser") if isinstance(parse, dict) else None
     exc = IndexRejected(Reason.INDEX_REJECTED, reason, parser=parser)
     partition, offset, seen = origin
-    return DeadLetter.from_error(exc, orjson.dumps(doc), topic=settings.topics.events,
+    return DeadLetter.from_error(exc, body, topic=settings.topics.events,
                                  partition=partition, offset=offset, index=0, first_seen=seen)

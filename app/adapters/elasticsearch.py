@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from elastic_transport import OrjsonSerializer
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
 from app.adapters.retrying import backoff_s
+from app.core.eventbatch import RawEvent
 from app.core.indexing import (
     BULK_RESPONSE_FILTER,
     RETRYABLE_STATUSES,
@@ -29,11 +31,13 @@ from app.core.indexing import (
     classify_bulk_items,
     expired_indices,
     index_template,
+    raw_bulk_operations,
 )
 from app.metrics import SINK_IN_FLIGHT, SINK_LATENCY, SINK_RETRIES
 from app.settings import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
+Doc = TypeVar("Doc")
 
 
 class ElasticsearchSink:
@@ -67,13 +71,22 @@ class ElasticsearchSink:
         non-retryable error of the whole request), the other chunks are cancelled and
         that error propagates: nothing is acknowledged, the caller's batch is retried.
         """
+        return await self._write(docs, bulk_operations)
+
+    async def write_raw(self, events: list[RawEvent]) -> list[tuple[RawEvent, str]]:
+        """``write`` for events kept as their JSON bytes (``split_event_batch``): the
+        documents go to Elasticsearch as they are, not decoded and encoded again."""
+        return await self._write(events, raw_bulk_operations)
+
+    async def _write(self, docs: list[Doc], encode: Callable[[Sequence[Doc], str], bytes]
+                     ) -> list[tuple[Doc, str]]:
         if not self._template_ready:
             await self.ensure_template()
         size = self.settings.bulk_max_docs
         chunks = [docs[i:i + size] for i in range(0, len(docs), size)]
         if len(chunks) <= 1:
-            return await self._write_chunk(docs) if docs else []
-        tasks = [asyncio.ensure_future(self._write_chunk(chunk)) for chunk in chunks]
+            return await self._write_chunk(docs, encode) if docs else []
+        tasks = [asyncio.ensure_future(self._write_chunk(chunk, encode)) for chunk in chunks]
         try:
             results = await asyncio.gather(*tasks)
         except BaseException:
@@ -83,12 +96,13 @@ class ElasticsearchSink:
             raise
         return [item for rejected in results for item in rejected]
 
-    async def _write_chunk(self, docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    async def _write_chunk(self, docs: list[Doc], encode: Callable[[Sequence[Doc], str], bytes]
+                           ) -> list[tuple[Doc, str]]:
         """One chunk: retryable items again with backoff until none is left."""
-        rejected: list[tuple[dict[str, Any], str]] = []
+        rejected: list[tuple[Doc, str]] = []
         pending, attempt = docs, 0
         while pending:
-            body = bulk_operations(pending, self.settings.index_prefix)
+            body = encode(pending, self.settings.index_prefix)
             response = await self._retrying("bulk", lambda body=body: self._bulk(body))
             if not response.get("errors", True):
                 break

@@ -1,4 +1,11 @@
-"""The wire form of ``logs.events``: a JSON array of canonical events of one service."""
+"""The wire form of ``logs.events``: a JSON array of canonical events of one service.
+
+A plain producer may also send one JSON object. ``decode_event_batch`` gives the events
+as dicts (every reader can use it); the built-in consumers decode only what they use:
+``decode_fold_batch`` the fields the window fold reads, ``split_event_batch`` each
+document's own bytes with its ``event_id`` and ``ts`` (the index agent passes the bytes
+to Elasticsearch as they are). All three accept and refuse the same messages.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import orjson
 
 from app.core.errors import DecodeError, Reason
+from app.core.windows.stats import FoldEvent, fold_event
 
 
 def decode_event_batch(value: bytes) -> list[dict[str, Any]]:
@@ -25,6 +34,68 @@ def decode_event_batch(value: bytes) -> list[dict[str, Any]]:
         if not isinstance(item.get("event_id"), str) or not isinstance(item.get("ts"), str):
             raise DecodeError(Reason.BAD_FIELD, "logs.events item lacks event_id or ts")
     return items
+
+
+_FOLD_DECODER = msgspec.json.Decoder(list[FoldEvent] | FoldEvent)
+
+
+def decode_fold_batch(value: bytes) -> list[FoldEvent]:
+    """The window-fold fields of a ``logs.events`` message's events.
+
+    Raises the ``DecodeError`` ``decode_event_batch`` would. A message the typed decoder
+    refuses (an ``http`` that is not an object, say) is decoded as dicts and converted.
+    """
+    try:
+        _check_utf8(value)
+        decoded = _FOLD_DECODER.decode(value)
+    except (msgspec.MsgspecError, UnicodeDecodeError):
+        return [fold_event(doc) for doc in decode_event_batch(value)]
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+#: One event of a ``logs.events`` message as ``(event_id, ts, its own JSON bytes on one
+#: line)``; the bytes are ``bytes`` or a ``msgspec.Raw`` slice of the message (a plain
+#: tuple: a NamedTuple costs more to make than splitting the message does)
+RawEvent = tuple[str, str, Any]
+
+
+class _Ids(msgspec.Struct, gc=False):
+    event_id: str
+    ts: str
+
+
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_IDS_LIST = msgspec.json.Decoder(list[_Ids])
+_IDS_ONE = msgspec.json.Decoder(_Ids)
+
+
+def split_event_batch(value: bytes) -> list[RawEvent]:
+    """The events of a ``logs.events`` message, each as its own bytes, not decoded.
+
+    Raises the ``DecodeError`` ``decode_event_batch`` would. A document spread over
+    several lines (a plain producer's pretty-printed JSON) is re-encoded on one line.
+    """
+    try:
+        _check_utf8(value)
+        if value.lstrip()[:1] == b"[":
+            bodies: list[Any] = _RAW_LIST.decode(value)
+            ids = _IDS_LIST.decode(value)
+        else:
+            bodies, ids = [value.strip()], [_IDS_ONE.decode(value)]
+    except (msgspec.MsgspecError, UnicodeDecodeError):
+        return [(doc["event_id"], doc["ts"], orjson.dumps(doc))
+                for doc in decode_event_batch(value)]
+    if b"\n" in value:  # NDJSON: one line per document
+        bodies = [orjson.dumps(orjson.loads(bytes(body))) if b"\n" in bytes(body) else body
+                  for body in bodies]
+    return [(i.event_id, i.ts, body) for i, body in zip(ids, bodies, strict=True)]
+
+
+def _check_utf8(value: bytes) -> None:
+    """Raise ``UnicodeDecodeError`` unless ``value`` is UTF-8: the typed decoders skip
+    the fields they do not read without looking into them, ``orjson`` checks them all."""
+    if not value.isascii():
+        value.decode()
 
 
 def encode_event_batches(docs: list[dict[str, Any]], max_bytes: int) -> list[bytes]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
+
+from app.core.eventbatch import RawEvent
+
+Doc = TypeVar("Doc")
 
 #: Item statuses worth retrying: the cluster is busy or briefly unavailable.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -14,8 +19,12 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 def daily_index(prefix: str, doc: dict[str, Any]) -> str:
     """``<prefix>-YYYY.MM.DD`` from the event time (``ts`` is ISO 8601 UTC)."""
-    day = str(doc["ts"])[:10]
-    return f"{prefix}-{day[0:4]}.{day[5:7]}.{day[8:10]}"
+    return day_index(prefix, str(doc["ts"]))
+
+
+def day_index(prefix: str, ts: str) -> str:
+    """``<prefix>-YYYY.MM.DD`` of the event time ``ts`` (ISO 8601 UTC)."""
+    return f"{prefix}-{ts[0:4]}.{ts[5:7]}.{ts[8:10]}"
 
 
 def expired_indices(prefix: str, names: list[str], *, today: str, keep_days: int) -> list[str]:
@@ -43,7 +52,7 @@ def _day_number(day: str) -> int:
     return date(year, month, dom).toordinal()
 
 
-def bulk_operations(docs: list[dict[str, Any]], prefix: str) -> bytes:
+def bulk_operations(docs: Sequence[dict[str, Any]], prefix: str) -> bytes:
     """``_bulk`` NDJSON body: ``index`` actions with ``_id`` = ``event_id`` (replays overwrite).
 
     Encoded here with orjson, so the client sends the bytes as they are (its own NDJSON
@@ -58,22 +67,40 @@ def bulk_operations(docs: list[dict[str, Any]], prefix: str) -> bytes:
     return b"\n".join(lines)
 
 
+def raw_bulk_operations(events: Sequence[RawEvent], prefix: str) -> bytes:
+    """``bulk_operations`` for events kept as their own JSON bytes: the documents go
+    into the body as they are, only the action lines are encoded (one per day and id)."""
+    lines: list[Any] = []
+    append, dumps = lines.append, orjson.dumps
+    actions: dict[str, bytes] = {}  # day -> the action line up to the id
+    for event_id, ts, body in events:
+        day = ts[:10]
+        head = actions.get(day)
+        if head is None:
+            index = dumps(day_index(prefix, day))
+            head = actions[day] = b'{"index":{"_index":' + index + b',"_id":'
+        append(head + dumps(event_id) + b"}}")
+        append(body)
+    lines.append(b"")
+    return b"\n".join(lines)
+
+
 #: What a ``_bulk`` response needs to carry for ``classify_bulk_items`` (``filter_path``).
 BULK_RESPONSE_FILTER = "errors,items.*.status,items.*.error"
 
 
 @dataclass(slots=True)
-class BulkOutcome:
+class BulkOutcome(Generic[Doc]):
     indexed: int = 0
-    retry: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    retry: list[Doc] = field(default_factory=list)
+    rejected: list[tuple[Doc, str]] = field(default_factory=list)
 
 
-def classify_bulk_items(docs: list[dict[str, Any]], items: list[dict[str, Any]]) -> BulkOutcome:
+def classify_bulk_items(docs: Sequence[Doc], items: list[dict[str, Any]]) -> BulkOutcome[Doc]:
     """Split a ``_bulk`` response into indexed, retryable and permanently rejected docs."""
     if len(items) != len(docs):
         raise ValueError(f"bulk response has {len(items)} items for {len(docs)} documents")
-    outcome = BulkOutcome()
+    outcome: BulkOutcome[Doc] = BulkOutcome()
     for doc, item in zip(docs, items, strict=True):
         result = next(iter(item.values()))
         status = int(result.get("status", 0))

@@ -27,14 +27,16 @@ or touches a table: the agent passes ``now``-derived watermarks and table conten
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.windows.stats import (
+    FoldEvent,
     WindowKey,
     WindowStats,
-    event_time,
+    fold_event,
+    ts_epoch,
     window_start,
 )
 
@@ -118,78 +120,154 @@ class BatchFold:
 _RAW_SOURCES = [f"r{p}" for p in range(256)]
 
 
-def fold_messages(messages: Iterable[tuple[int, list[dict[str, Any]]]], mark: PartitionMark,
-                  floor: Callable[[WindowKey], Mapping[str, int]], *,
+def fold_messages(messages: Iterable[tuple[int, Sequence[FoldEvent | dict[str, Any]]]],
+                  mark: PartitionMark, floor: Callable[[WindowKey], Mapping[str, int]], *,
                   service_sizes: tuple[int, ...], route_sizes: tuple[int, ...]) -> BatchFold:
-    """Fold ``(logs.events offset, docs)`` messages of one partition, in offset order.
+    """Fold ``(logs.events offset, events)`` messages of one partition, in offset order.
 
-    ``floor(key)`` gives the highest positions already folded into ``key`` (per source);
-    it is asked once per window touched. An event's source is its ``logs.raw`` partition
-    (``pos``); an event without one (a plain producer to ``logs.events``) is placed by
-    its ``logs.events`` offset instead. Windows that closed refuse their events (late).
+    Events are ``FoldEvent``s (``app.core.eventbatch.decode_fold_batch``) or decoded
+    dicts. ``floor(key)`` gives the highest positions already folded into ``key`` (per
+    source); it is asked once per window touched. An event's source is its ``logs.raw``
+    partition (``pos``); an event without one (a plain producer to ``logs.events``) is
+    placed by its ``logs.events`` offset instead. Windows that closed refuse their
+    events (late). Each window's events are gathered first and added in one pass.
     """
     out = BatchFold()
-    # keyed by plain tuples (service, route, size, start) on the hot path: hashing a
-    # tuple is several times cheaper than a dataclass; WindowKeys are made once per window
-    keys: dict[tuple[str, str | None, int, float], WindowKey] = {}
-    floors: dict[tuple[str, str | None, int, float], dict[str, int]] = {}
-    partials: dict[tuple[str, str | None, int, float], WindowStats] = {}
-    highs: dict[tuple[str, str | None, int, float], dict[str, int]] = {}
+    # windows are keyed by plain tuples (service, route, size, start) on the hot path
+    # (hashing a tuple is several times cheaper than a dataclass) and numbered in the
+    # order they are first touched; WindowKeys are made once per window
+    Tkey = tuple[str, str | None, int, float]
+    windows: dict[Tkey, tuple[int, dict[str, int], dict[str, int]]] = {}  # n, floor, highs
+    order: list[Tkey] = []
+    # events going into the same set of windows (same service, route and starts: most
+    # of a message) are gathered into one cell, folded once and merged into each window
+    cells: dict[tuple[int, ...], list[FoldEvent]] = {}
     services = out.services
     max_event = mark.max_event
     closed = mark.closed
     own_source = f"e{mark.partition}"
     raw_sources = _RAW_SOURCES
     per_service: list[tuple[str | None, int]] = [(None, size) for size in service_sizes]
+    # an event's windows depend on its service, route and which ``step``-second slot its
+    # time falls in (every size is a multiple of ``step``): resolved once per such slot
+    step = math.gcd(*service_sizes, *route_sizes)
+    Slot = tuple[str, Any, float]
+    Resolved = tuple[list[tuple[int, dict[str, int], dict[str, int]] | None],
+                     int, list[FoldEvent] | None]  # windows (None: late), count, cell
+    slots: dict[Slot, Resolved] = {}
+    late = replayed = events = 0
+    last_text, ts = "", 0.0
     for offset, docs in messages:
-        for index, doc in enumerate(docs):
-            ts = event_time(doc)
-            out.events += 1
+        for index, event in enumerate(docs):
+            if not isinstance(event, FoldEvent):
+                event = fold_event(event)
+            text = event.ts
+            if text != last_text:  # a message's events often share their timestamp
+                ts = ts_epoch(str(text))
+                last_text = text
+            events += 1
             if max_event is None or ts > max_event:
                 max_event = ts
-            pos = doc.get("pos")
+            pos = event.pos
             if pos:
                 p = pos[0]
                 source = raw_sources[p] if p < 256 else f"r{p}"
                 at = (pos[1] << INDEX_BITS) | pos[2]
             else:
                 source, at = own_source, (offset << INDEX_BITS) | index
-            service = str(doc.get("service") or "unknown")
+            service = event.service
+            if service.__class__ is not str:
+                service = str(service or "unknown")
+            elif not service:
+                service = "unknown"
             seen = services.get(service)
             if seen is None:
                 services[service] = (ts, ts)
             elif ts < seen[0] or ts > seen[1]:
                 services[service] = (min(ts, seen[0]), max(ts, seen[1]))
-            targets: list[tuple[str | None, int]] = per_service
-            if route_sizes:
-                http = doc.get("http")
-                route = http.get("route") if isinstance(http, dict) else None
-                if route:
-                    targets = per_service + [(str(route), size) for size in route_sizes]
-            for route_key, size in targets:
-                start = ts - ts % size  # = window_start(ts, size), as in window_keys
-                if closed is not None and start + size <= closed:  # mark.is_late
-                    out.late += 1
+            http = event.http
+            route = None if http is None or not route_sizes else http.route
+            if not route:
+                route = None
+            elif route.__class__ is not str:
+                route = str(route)
+            # exact for ts >= 0: ts - ts % size == slot - slot % size when step divides size
+            slot = (service, route, ts - ts % step) if ts >= 0 else None
+            resolved = None if slot is None else slots.get(slot)
+            if resolved is None:
+                resolved = _resolve(service, route, ts, per_service, route_sizes, closed,
+                                    windows, order, floor, cells)
+                if slot is not None:
+                    slots[slot] = resolved
+            targets, count, cell = resolved
+            into: list[int] = []
+            for target in targets:
+                if target is None:  # the window has closed: mark.is_late
+                    late += 1
                     continue
-                tkey = (service, route_key, size, start)
-                done = floors.get(tkey)
-                if done is None:
-                    key = keys[tkey] = WindowKey(service, route_key, size, start)
-                    done = floors[tkey] = dict(floor(key))
+                number, done, high = target
                 if at <= done.get(source, -1):
-                    out.replayed += 1  # folded before, or earlier in this very batch
+                    replayed += 1  # folded before, or earlier in this very batch
                     continue
-                done[source] = at
-                stats = partials.get(tkey)
-                if stats is None:
-                    stats = partials[tkey] = WindowStats()
-                    highs[tkey] = {}
-                stats.add(doc)
-                highs[tkey][source] = at
-    out.partials = {keys[tkey]: stats for tkey, stats in partials.items()}
-    out.seen = {keys[tkey]: high for tkey, high in highs.items()}
+                done[source] = high[source] = at
+                into.append(number)
+            if len(into) == count:
+                if cell is not None:
+                    cell.append(event)
+            elif into:
+                cells.setdefault(tuple(into), []).append(event)
+    partials: dict[int, WindowStats] = {}
+    for cell, folded in cells.items():
+        if not folded:  # its windows saw only replayed events
+            continue
+        stats = WindowStats()
+        stats.add_events(folded)
+        taken = False
+        for number in cell:
+            partial = partials.get(number)
+            if partial is not None:
+                partial.merge(stats)
+            elif not taken:  # the first new window takes the cell's stats ...
+                partials[number], taken = stats, True
+            else:  # ... the others a copy
+                partial = partials[number] = WindowStats()
+                partial.merge(stats)
+    for number in sorted(partials):
+        tkey = order[number]
+        key = WindowKey(*tkey)
+        out.partials[key] = partials[number]
+        out.seen[key] = windows[tkey][2]
+    out.events, out.late, out.replayed = events, late, replayed
     out.max_event = max_event
     return out
+
+
+def _resolve(service: str, route: Any, ts: float, per_service: list[tuple[str | None, int]],
+             route_sizes: tuple[int, ...], closed: float | None,
+             windows: dict[Any, tuple[int, dict[str, int], dict[str, int]]], order: list[Any],
+             floor: Callable[[WindowKey], Mapping[str, int]],
+             cells: dict[tuple[int, ...], list[FoldEvent]]) -> Any:
+    """The windows of an event of ``service`` and ``route`` at ``ts`` (``fold_messages``):
+    per target window ``(number, floor, highs)``, or None when it closed; how many are
+    open; the cell of events going into all of those."""
+    targets = per_service
+    if route:
+        targets = per_service + [(route, size) for size in route_sizes]
+    resolved: list[tuple[int, dict[str, int], dict[str, int]] | None] = []
+    for route_key, size in targets:
+        start = ts - ts % size  # = window_start(ts, size), as in window_keys
+        if closed is not None and start + size <= closed:  # mark.is_late
+            resolved.append(None)
+            continue
+        tkey = (service, route_key, size, start)
+        window = windows.get(tkey)
+        if window is None:
+            window = windows[tkey] = (len(order), dict(floor(WindowKey(*tkey))), {})
+            order.append(tkey)
+        resolved.append(window)
+    numbers = tuple(window[0] for window in resolved if window is not None)
+    cell = cells.setdefault(numbers, []) if numbers else None
+    return resolved, len(numbers), cell
 
 
 @dataclass(slots=True)
