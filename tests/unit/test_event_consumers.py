@@ -18,6 +18,7 @@ from app.core.indexing import bulk_operations, raw_bulk_operations
 from app.core.windows.book import PartitionMark, fold_messages
 from app.core.windows.latency import LatencySketch
 from app.core.windows.stats import WindowStats, fold, fold_event
+from app.core.windows.topn import TopN
 from tests.unit.test_windows import T0, doc
 
 json_values = st.recursive(
@@ -142,3 +143,23 @@ def test_odd_routes_count_as_their_text_or_as_none() -> None:
     out = fold_messages([(0, events)], PartitionMark(0), lambda key: {},
                         service_sizes=(60,), route_sizes=(60,))
     assert {(k.route, s.events) for k, s in out.partials.items()} == {(None, 2), ("7", 1)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30).map(str), st.integers(1, 5)), max_size=300),
+       st.integers(1, 8))
+def test_topn_evicts_the_first_smallest_key_as_min_does(adds: list[tuple[str, int]],
+                                                        capacity: int) -> None:
+    top, counts, errors = TopN(capacity), {}, {}
+    for key, n in adds:
+        top.add(key, n)
+        if key in counts:
+            counts[key] += n
+        elif len(counts) < capacity:
+            counts[key] = n
+        else:
+            smallest = min(counts, key=counts.__getitem__)
+            floor = counts.pop(smallest)
+            errors.pop(smallest, None)
+            counts[key], errors[key] = floor + n, floor
+    assert list(top.counts.items()) == list(counts.items()) and top.errors == errors

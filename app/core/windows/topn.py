@@ -25,7 +25,10 @@ class TopN:
         elif len(counts) < self.capacity:
             counts[key] = n
         else:
-            smallest = min(counts, key=counts.__getitem__)
+            # the first key (insertion order) holding the smallest count, as
+            # min(counts, key=counts.__getitem__) picks it, found by C-level calls
+            values = list(counts.values())
+            smallest = list(counts)[values.index(min(values))]
             floor = counts.pop(smallest)
             self.errors.pop(smallest, None)
             counts[key] = floor + n
