@@ -64,7 +64,9 @@ from app.core.enrichment.geoip import DEFAULT_DATABASE
 from app.core.enrichment.registry import build_pipeline
 from app.core.events import LogEvent
 from app.core.ids import event_id
+from app.core.ingest import IngestLimits
 from app.core.parsing import FormatDetector, RecordContext
+from app.core.parsing.base import new_context
 from app.generator import LineFactory
 
 EPOCH = 1_795_000_000.0
@@ -74,6 +76,7 @@ TOPIC = "logs.raw"
 WARM_LINES = 200_000
 CHUNK = 50_000  # lines a subject runs before the next subject's turn
 CHECK_LINES = 1_000
+DEPTH = IngestLimits().max_json_depth  # what ingest_message passes
 
 # ------------------------------------------------------------------ naive parsing
 
@@ -353,13 +356,15 @@ def make_subjects(name: str, detector: FormatDetector, run: Callable[[LogEvent],
 
     def ours_full(line: str, offset: int) -> LogEvent:
         # what ingest_message does per record, but to_doc
-        ctx = RecordContext(event_id(TOPIC, 0, offset, 0), OBSERVED, None, SOURCE)
+        ctx = new_context(RecordContext, (event_id(TOPIC, 0, offset, 0), OBSERVED, None,
+                                          SOURCE, DEPTH))
         event = parse(line, ctx, name)
         run(event)
         return event
 
     def ours_doc(line: str, offset: int) -> object:
-        ctx = RecordContext(event_id(TOPIC, 0, offset, 0), OBSERVED, None, SOURCE)
+        ctx = new_context(RecordContext, (event_id(TOPIC, 0, offset, 0), OBSERVED, None,
+                                          SOURCE, DEPTH))
         event = parse(line, ctx, name)
         run(event)
         return event.to_doc()

@@ -21,6 +21,7 @@ from app.core.events import LogEvent
 from app.core.ids import event_id
 from app.core.multiline import fold_lines, python_record_start
 from app.core.parsing import FormatDetector, RecordContext
+from app.core.parsing.base import new_context
 
 BATCH_HEADER = "lw-batch"  # "lines": newline-delimited; "json": JSON array of strings
 FORMAT_HEADER = "format"
@@ -122,9 +123,11 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
         out.records += 1
         try:
             text = _decode(raw, limits)
-            # positional (event_id, observed_ts, service, source_name, max_json_depth)
-            ctx = RecordContext(event_id(msg.topic, msg.partition, msg.offset, index),
-                                msg.timestamp, header_service, source, limits.max_json_depth)
+            # RecordContext(event_id, observed_ts, service, source_name, max_json_depth)
+            # without the Python-level __new__ of a named tuple: half the cost per record
+            ctx = new_context(RecordContext, (
+                event_id(msg.topic, msg.partition, msg.offset, index), msg.timestamp,
+                header_service, source, limits.max_json_depth))
             event = detector.parse(text, ctx, declared)
             event.source_type = source_type
             if enrich is not None:

@@ -14,6 +14,21 @@ def test_event_id_is_deterministic_and_position_sensitive() -> None:
                 event_id("u", 0, 1, 0)}) == 4
 
 
+def test_event_id_recipe() -> None:
+    # the Elasticsearch _id of existing documents: the recipe must never change
+    from hashlib import blake2b
+
+    from app.core import ids
+    for topic, partition, offset, index in [("logs.raw", 0, 0, 0), ("logs.raw", 3, 5, 2),
+                                            ("t\u00fc", 11, 2**40, 9999), ("", 0, 1, 0)]:
+        recipe = f"{topic}\x00{partition}\x00{offset}\x00{index}".encode()
+        want = blake2b(recipe, digest_size=16).hexdigest()
+        assert event_id(topic, partition, offset, index) == want
+        ids._PREFIXES.clear()  # the cached per-partition prefix and a fresh one agree
+        assert event_id(topic, partition, offset, index) == want
+    assert event_id("logs.raw", 3, 5) == "f547ded07aaaac8f7f6d454907c8f6b4"  # pinned
+
+
 def test_iso_rendering_has_milliseconds_and_z() -> None:
     assert iso_utc(1_700_000_000.1234) == "2023-11-14T22:13:20.123Z"
 

@@ -172,9 +172,10 @@ class GeoIpEnricher:
     def enrich(self, event: LogEvent) -> None:
         http = event.http
         ip = http.client_ip if http is not None else None
-        if not isinstance(ip, str) or not ip:
+        # type() before isinstance(): exact strings and None are the usual values
+        if not ip or (type(ip) is not str and not isinstance(ip, str)):
             ip = event.attrs.get("source_ip")
-            if not isinstance(ip, str) or not ip:
+            if not ip or (type(ip) is not str and not isinstance(ip, str)):
                 return
         found = self._resolve(ip if len(ip) <= 64 else ip[:64])
         if found is None and self.trust_forwarded_for:

@@ -86,6 +86,13 @@ class HttpEnricher:
 
         self._route: Callable[[str], str] = lru_cache(maxsize=cache_size)(route_of_new_path)
 
+        def route_of_head(head: str) -> str:
+            return by_shape(_NUMBER_SEGMENT.sub("{id}", head) + "/{id}")
+
+        # "/api/orders/59376": a path ending in a number has the route of what comes
+        # before that number, plus "/{id}"; keyed by that head, such paths hit the cache
+        self._id_route: Callable[[str], str] = lru_cache(maxsize=cache_size)(route_of_head)
+
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> HttpEnricher:
         opts = Options(cls.name, options)
@@ -98,6 +105,9 @@ class HttpEnricher:
         path = path.partition("?")[0]
         if len(path) > MAX_CACHED_PATH:
             return template_route(path)
+        head, slash, last = path.rpartition("/")
+        if slash and last.isdigit() and last.isascii():  # ends in a number segment
+            return self._id_route(head)
         return self._route(path)
 
     def enrich(self, event: LogEvent) -> None:
@@ -110,4 +120,11 @@ class HttpEnricher:
         # self.route() inlined: this runs for every access-log event
         if "?" in path:
             path = path.partition("?")[0]
-        http.route = self._route(path) if len(path) <= MAX_CACHED_PATH else template_route(path)
+        if len(path) > MAX_CACHED_PATH:
+            http.route = template_route(path)
+            return
+        head, slash, last = path.rpartition("/")
+        if slash and last.isdigit() and last.isascii():
+            http.route = self._id_route(head)
+        else:
+            http.route = self._route(path)

@@ -84,7 +84,7 @@ class ServiceMetaEnricher:
 
     def enrich(self, event: LogEvent) -> None:
         service = event.service
-        if not isinstance(service, str):
+        if type(service) is not str and not isinstance(service, str):
             return
         found = self.directory._state[1].get(service)  # lookup() inlined: every event
         if found is None:

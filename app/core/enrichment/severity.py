@@ -89,16 +89,16 @@ class SeverityEnricher:
         status = http.status if http is not None else None
         if type(status) is not int:
             status = None
-        derived = False
         if status is not None and event.parser in self.http_status_parsers:
-            # the access-log fast path: no level in the line, the status decides
-            number, derived = self._by_status.get(status) or self.from_status(status), True
+            # the access-log fast path: no level in the line, the status decides; a
+            # derived number gets the canonical name
+            number = self._by_status.get(status) or self.from_status(status)
+            event.severity_number = number
+            event.severity_text = _CANONICAL[number]
         else:
             number = event.severity_number
             if type(number) is not int or not 0 < number <= 24:
-                number = self.number(event, status)
-        event.severity_number = number
-        if derived or not event.severity_text:
-            # derived numbers get the canonical name; a source's own text is kept
-            event.severity_text = _CANONICAL[number]
+                number = event.severity_number = self.number(event, status)
+            if not event.severity_text:  # a source's own text is kept
+                event.severity_text = _CANONICAL[number]
         event.is_error = number >= ERROR or (status is not None and status >= 500)

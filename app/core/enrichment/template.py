@@ -121,7 +121,7 @@ class TemplateEnricher:
 
     def enrich(self, event: LogEvent) -> None:
         message = event.message
-        if not isinstance(message, str) or not message:
+        if not message or (type(message) is not str and not isinstance(message, str)):
             return
         if len(message) > self.max_length:
             message = message[:self.max_length]

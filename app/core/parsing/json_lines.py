@@ -6,6 +6,7 @@ ECS allows both. What a line says beyond the canonical fields is kept in ``attrs
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -15,7 +16,7 @@ import orjson
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
-from app.core.severity import severity_number, severity_text
+from app.core.severity import _SPELLED, severity_number, severity_text
 from app.core.timeparse import (
     _ISO_SECONDS,
     _MILLIS_US,
@@ -497,6 +498,18 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     def emit(line: str, depth: int = 1) -> None:
         code.append("    " * depth + line)
 
+    def construct(var: str, cls: type, global_name: str, values: dict[str, str],
+                  depth: int = 1) -> None:
+        # cls(**values), written as one store per slot: half the cost of calling the
+        # dataclass's __init__ (which does nothing else, see _direct_construction)
+        if not _direct_construction(cls, values):
+            args = ", ".join(f"{name}={value}" for name, value in values.items())
+            emit(f"{var} = {global_name}({args})", depth)
+            return
+        emit(f"{var} = _new({global_name})", depth)
+        for name, value in values.items():
+            emit(f"{var}.{name} = {value}", depth)
+
     def check(var: str, node: dict[str, Any], prefix: str, path: tuple[str, ...]) -> None:
         # the containers _shape() looks into: each a dict with the same keys, or not a dict
         for key, below in _containers(prefix, tuple(node)):
@@ -544,8 +557,12 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
         emit("severity = int(number) if 0 < number <= 24 else 0")
         emit("if severity == 0:")
         emit("severity = _severity_number(level)", 2)
+    elif has("level"):  # severity_number()'s common case inlined: a usual spelling
+        emit("severity = _SPELLED.get(level) if level is not None else 0")
+        emit("if severity is None:")
+        emit("severity = _severity_number(level)", 2)
     else:
-        emit("severity = _severity_number(level)")
+        emit("severity = 0")  # severity_number(None)
     if has("message"):
         emit("message = v_message")
         emit("if not isinstance(message, str):")
@@ -553,7 +570,9 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     if not any(map(has, ("status", "method", "path", "latency_ms", "duration_ns"))):
         emit("http = None")
     else:  # _http()
-        emit("status = float(v_status) if type(v_status) is int or type(v_status) is float "
+        # an int status in range stays an int: int(float(status)) is the same number
+        emit("status = v_status if type(v_status) is int and 100 <= v_status <= 999 else "
+             "float(v_status) if type(v_status) is int or type(v_status) is float "
              "else _number(v_status, 'http status', parser)" if has("status")
              else "status = None")
         emit("method = (v_method or None) if type(v_method) is str else _text(v_method, "
@@ -561,8 +580,9 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
         emit("path = (v_path or None) if type(v_path) is str else _text(v_path, "
              "'http path', parser)" if has("path") else "path = None")
         if has("latency_ms"):
-            emit("latency = float(v_latency_ms) if type(v_latency_ms) is int or "
-                 "type(v_latency_ms) is float else _number(v_latency_ms, 'latency', parser)")
+            emit("latency = v_latency_ms if type(v_latency_ms) is float else "
+                 "float(v_latency_ms) if type(v_latency_ms) is int else "
+                 "_number(v_latency_ms, 'latency', parser)")
         elif has("duration_ns"):
             emit("latency = _number(v_duration_ns, 'event.duration', parser) / 1e6")
         else:
@@ -572,16 +592,22 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
         emit("if status is None and method is None and path is None and latency is None:")
         emit("http = None", 2)
         emit("else:")
-        emit("size = float(v_bytes) if type(v_bytes) is int or type(v_bytes) is float "
+        # an int size that a float holds exactly stays an int (int(float(size)) is it)
+        emit("size = v_bytes if type(v_bytes) is int and -_EXACT <= v_bytes <= _EXACT else "
+             "float(v_bytes) if type(v_bytes) is int or type(v_bytes) is float "
              "else _number(v_bytes, 'bytes', parser)" if has("bytes") else "size = None", 2)
         emit("if status is not None and not 100 <= status <= 999:", 2)
         emit("raise _ParseError(_BAD_FIELD, f'http status {status:g} out of range', "
              "parser=parser)", 3)
         emit("user_agent = _text(v_user_agent, 'user agent', parser)" if has("user_agent")
              else "user_agent = None", 2)
-        emit("http = _HttpInfo(method, path, None, None, None if status is None else "
-             "int(status), None if size is None else int(size), latency, client_ip, None, "
-             "user_agent)", 2)
+        construct("http", HttpInfo, "_HttpInfo", {
+            "method": "method", "path": "path", "route": "None", "protocol": "None",
+            "status": "None if status is None else status if type(status) is int "
+                      "else int(status)",
+            "bytes": "None if size is None else size if type(size) is int else int(size)",
+            "duration_ms": "latency", "client_ip": "client_ip", "referrer": "None",
+            "user_agent": "user_agent", "ua": "None"}, 2)
     if not has("message"):
         emit("message = '' if http is None else "
              "f\"{http.method or '-'} {http.path or '-'} {http.status or '-'}\"")
@@ -611,13 +637,31 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
         if has(name)]
     if errors:
         emit("attrs['error'] = {" + ", ".join(f"{key!r}: {var}" for key, var in errors) + "}")
-    emit("return _LogEvent(event_id, ts, ctx.observed_ts, service or ctx.service or "
-         "ctx.source_name or 'unknown', message, severity, level or (_severity_text(severity)"
-         " if severity else ''), host, env, 'kafka', ctx.source_name, logger, http, None, "
-         "trace_id, span_id, None, False, {}, attrs, parser)")
+    construct("event", LogEvent, "_LogEvent", {
+        "event_id": "event_id", "ts": "ts", "observed_ts": "ctx.observed_ts",
+        "service": "service or ctx.service or ctx.source_name or 'unknown'",
+        "message": "message", "severity_number": "severity",
+        "severity_text": "level or (_severity_text(severity) if severity else '')",
+        "host": "host", "env": "env", "source_type": "'kafka'",
+        "source_name": "ctx.source_name", "logger": "logger", "http": "http", "geo": "None",
+        "trace_id": "trace_id", "span_id": "span_id", "template_id": "None",
+        "is_error": "False", "service_meta": "{}", "attrs": "attrs", "parser": "parser",
+        "parsed": "True"})
+    emit("return event")
     if len(constants) > _COMPILE_MAX_KEYS:
         return None
     return "\n".join(code) + "\n", constants
+
+
+def _direct_construction(cls: type, values: dict[str, str]) -> bool:
+    """Whether setting ``values`` slot by slot builds what ``cls(**values)`` builds: a
+    slotted dataclass whose generated ``__init__`` only stores its fields, and
+    ``values`` names every field in order."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return (params is not None and params.init and not params.frozen
+            and not hasattr(cls, "__post_init__")
+            and tuple(getattr(cls, "__slots__", ())) == tuple(values)
+            and [f.name for f in dataclasses.fields(cls)] == list(values))
 
 
 #: what compiled plans call (see _event for each)
@@ -627,6 +671,7 @@ _BUILDER_GLOBALS: dict[str, Any] = {
     "_number": _number, "_severity_number": severity_number,
     "_severity_text": severity_text, "_dumps": orjson.dumps, "_HttpInfo": HttpInfo,
     "_LogEvent": LogEvent, "_ParseError": ParseError, "_BAD_FIELD": Reason.BAD_FIELD,
+    "_SPELLED": _SPELLED, "_new": object.__new__, "_EXACT": 2 ** 53,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,8 +80,39 @@ def test_enricher_sets_route_and_caches_by_path_without_query() -> None:
         enricher.enrich(event)
         assert event.http is not None and event.http.route == "/orders/{id}"
         assert event.http.to_dict()["status_class"] == "2xx"
-    info = enricher._route.cache_info()  # type: ignore[attr-defined]
+    # a path ending in a number is cached by what comes before the number
+    info = enricher._id_route.cache_info()  # type: ignore[attr-defined]
     assert (info.hits, info.misses, info.maxsize) == (2, 1, 2)
+    for path in ("/orders/42/items?a=1", "/orders/7/items?b=2"):
+        event = LogEvent(event_id="e", ts=0, observed_ts=0, service="s", message="m",
+                         http=HttpInfo(method="GET", path=path, status=200))
+        enricher.enrich(event)
+        assert event.http is not None and event.http.route == "/orders/{id}/items"
+    info = enricher._route.cache_info()  # type: ignore[attr-defined]
+    assert (info.hits, info.misses, info.maxsize) == (0, 2, 2)
+
+
+def test_id_suffix_cache_gives_the_uncached_route() -> None:
+    """A path ending in a number segment, looked up by its head, has the route
+    ``template_route`` gives the whole path (random paths, unicode digits, fragments,
+    absolute targets, no slash)."""
+    rng = random.Random(7)
+    parts = ["api", "users", "123", "0", "9f86d081884c7d65", "a@b.io", "v2", "", "#x",
+             "http:", "host:80", "\u0663", "\u00b2", "{id}", "x?y"]
+    enricher = HttpEnricher(cache_size=64)
+    for _ in range(5000):
+        path = "/".join(rng.choice(parts) for _ in range(rng.randint(0, 5)))
+        path += rng.choice(["", "/", "/42", "/007", "42", "/\u0663", "/1\u00b2"])
+        if rng.random() < 0.3:
+            path = "/" + path
+        if not path:
+            continue
+        for _ in range(2):  # uncached, then cached
+            event = LogEvent(event_id="e", ts=0, observed_ts=0, service="s", message="m",
+                             http=HttpInfo(path=path))
+            enricher.enrich(event)
+            assert event.http is not None
+            assert event.http.route == template_route(path) == enricher.route(path), path
 
 
 def test_enricher_skips_events_without_a_path() -> None:
