@@ -87,6 +87,38 @@ async def test_a_put_blocked_on_a_full_buffer_returns_when_it_is_cleared() -> No
     assert q.empty() and len(tracked) == 0
 
 
+class KafkaEvent:
+    """Stands for a Faust ``Event`` of a Kafka message (``event.message.tp``)."""
+
+    def __init__(self) -> None:
+        self.message = type("ConsumerMessage", (), {"tp": ("logs.events", 3)})()
+
+
+async def test_a_kafka_event_handed_over_after_the_clear_is_dropped_at_once() -> None:
+    """The conductor's background put for a full buffer can start after the rebalance
+    cleared the buffers: nothing clears them again before the flow resumes, and the
+    flow resumes only once the message is let go of."""
+    q, flow = queue(maxsize=1)
+    await q.put("queued")
+    flow.suspend()
+    flow.clear()
+    event = KafkaEvent()
+    tracked = weakref.WeakSet([event.message])
+    await asyncio.wait_for(q.put(event), 1)
+    del event
+    gc.collect()
+    assert q.empty() and q.waiting_puts == 0 and len(tracked) == 0
+
+
+async def test_an_in_memory_value_put_while_suspended_still_waits_for_the_flow() -> None:
+    q, flow = queue(active=False)
+    put = asyncio.ensure_future(q.put("sent to a local channel"))
+    await settle()
+    assert not put.done() and q.waiting_puts == 1
+    flow.resume()
+    await asyncio.wait_for(put, 1)
+
+
 async def test_resume_clears_stale_puts_instead_of_letting_them_in_afterwards() -> None:
     q, flow = queue(active=False)
     put = asyncio.ensure_future(q.put("from before the rebalance"))
