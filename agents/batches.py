@@ -28,3 +28,4 @@ async def acked_batches(stream: Any, max_: int, within: float) -> AsyncIterator[
             for event in events:
                 await stream.ack(event)
         events.clear()  # the caller's loop variable: let go of the events while waiting
+        batch.clear()  # ours (a fresh list from noack_take): nothing holds a message now

@@ -13,9 +13,16 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from mode.utils.queues import ThrowableQueue
 
 from app.consumer_seeks import guard_seeks
-from app.rebalance_acks import GuardedEvent, forget_partitions, guard_consumer
+from app.rebalance_acks import (
+    GuardedEvent,
+    forget_partitions,
+    guard_consumer,
+    use_python_stream_iterator,
+)
 from app.settings import Settings, get_settings
 from app.stream_queues import ClearableQueue
+
+use_python_stream_iterator()  # before any stream iterates (app/rebalance_acks.py)
 
 
 class App(faust.App):

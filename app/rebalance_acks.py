@@ -34,6 +34,7 @@ from typing import Any
 from weakref import WeakSet
 
 import faust
+import faust.streams as faust_streams
 from mode.utils.futures import notify
 
 _PROCESSED: ContextVar[bool] = ContextVar("logwarden_processed_ack", default=False)
@@ -61,6 +62,22 @@ class GuardedEvent(faust.Event):
                 not app.flow_control.is_active() and not _PROCESSED.get()):
             _UNPROCESSED.add(message)
         return bool(message.ack(app.consumer))
+
+
+def use_python_stream_iterator() -> None:
+    """Make every Faust stream iterate with ``Stream._py_aiter``, not the Cython one.
+
+    The Cython iterator (``faust/_cython/streams.pyx``) skips a message taken while the
+    flow is suspended without setting the stream's current event, so its ``after``
+    step gets no event and never acknowledges it: the message keeps a reference count
+    the stream will never drop, and ``Consumer.wait_empty`` (at a rebalance or a stop)
+    waits for it as long as any other stream still holds an event of it — the
+    scale-out fault test hung that way until the member was expelled, once in 5-10
+    runs. It also inlines the acknowledgement, past ``GuardedEvent.ack``. The Python
+    iterator acknowledges skipped messages through ``GuardedEvent.ack``. Its extra
+    cost is per Kafka message, and the agents' messages carry many events each.
+    """
+    faust_streams._CStreamIterator = None  # type: ignore[attr-defined]
 
 
 def unprocessed(message: Any) -> bool:

@@ -135,3 +135,31 @@ def test_forget_partitions_drops_what_was_acknowledged_before(flow: Any) -> None
     assert regained not in consumer._gap
     assert consumer._acked[kept] == [5, 6]
     forget_partitions(consumer, {kept})
+
+
+async def test_a_stream_skipping_a_message_during_a_rebalance_lets_go_of_it(flow: Any) -> None:
+    """Through a real stream iterator: the Cython one skipped without acknowledging, so
+    the message stayed referenced and ``wait_empty`` waited for it until the member
+    was expelled; the app makes streams iterate in Python (use_python_stream_iterator)."""
+    import asyncio
+
+    message, (event,) = delivered(flow)
+    channel = flow.channel()
+    stream = flow.stream(channel)
+    it = stream.__aiter__()
+    assert it.ag_code.co_name == "_py_aiter"
+    flow.flow_control.suspend()
+    stream.channel.queue.force_put_nowait(event)  # handed over before the suspension
+    nxt = asyncio.ensure_future(it.__anext__())
+    try:
+        for _ in range(100):  # the stream starts first (bounded: 1 s)
+            await asyncio.sleep(0.01)
+            if not waited_for(flow, message):
+                break
+        assert not nxt.done()  # skipped, not yielded to the agent
+        assert not waited_for(flow, message) and unprocessed(message)
+        assert not committable(flow, message)
+    finally:
+        nxt.cancel()
+        await asyncio.gather(nxt, return_exceptions=True)
+        await stream.stop()
