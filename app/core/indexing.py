@@ -58,13 +58,9 @@ def bulk_operations(docs: Sequence[dict[str, Any]], prefix: str) -> bytes:
     Encoded here with orjson, so the client sends the bytes as they are (its own NDJSON
     serializer would encode every line with the stdlib ``json``, several times slower).
     """
-    lines: list[bytes] = []
-    append, dumps = lines.append, orjson.dumps
-    for doc in docs:
-        append(dumps({"index": {"_index": daily_index(prefix, doc), "_id": doc["event_id"]}}))
-        append(dumps(doc))
-    lines.append(b"")
-    return b"\n".join(lines)
+    dumps = orjson.dumps
+    return raw_bulk_operations([(doc["event_id"], str(doc["ts"]), dumps(doc)) for doc in docs],
+                               prefix)
 
 
 def raw_bulk_operations(events: Sequence[RawEvent], prefix: str) -> bytes:

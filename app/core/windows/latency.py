@@ -39,20 +39,10 @@ class LatencySketch:
 
     def add(self, value: float) -> None:
         """Record one non-negative latency (negative values count as 0)."""
-        self.count += 1
-        if value > self.high:
-            self.high = value
-        if value < self.low:
-            self.low = value
-        if value < _MIN_POSITIVE:
-            self.zeros += 1
-            return
-        self.total += value
-        key = int(math.ceil(math.log(value, 2) * _MULTIPLIER) + _OFFSET)
-        self.buckets[key] = self.buckets.get(key, 0) + 1
+        self.add_many([value])
 
     def add_many(self, values: list[float]) -> None:
-        """``add`` each of ``values`` (the window fold's bulk insert)."""
+        """Record each of ``values`` as ``add`` does (the window fold's bulk insert)."""
         if not values:
             return
         self.count += len(values)
