@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,18 @@ class Listener:
         await self.hub.remove(self)
 
 
+async def _unsubscribe(pubsub: PubSub, timeout_s: float = 1.0) -> None:
+    """Unsubscribe and wait (bounded) until Redis confirms it.
+
+    Closing the connection alone leaves the subscription alive until the server
+    notices the closed socket, so a publish right after could still count us.
+    """
+    await pubsub.unsubscribe()
+    async with asyncio.timeout(timeout_s):
+        while pubsub.subscribed:
+            await pubsub.get_message(timeout=0.1)
+
+
 class TailHub:
     """One Redis subscription per process while at least one listener exists."""
 
@@ -163,6 +176,8 @@ class TailHub:
                 log.warning("live tail subscription failed (retrying): %s", exc)
                 await asyncio.sleep(self.retry_s)
             finally:
+                with contextlib.suppress(Exception):
+                    await _unsubscribe(pubsub)
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
