@@ -1,0 +1,152 @@
+"""The worker's in-process work per event, stage by stage, on the pipeline's own traffic.
+
+``bench_pipeline.py`` measures the whole worker against real services; this one takes
+the same generated traffic (``LineFactory``, batched as the generator sends it) and
+times, in one process with no I/O, what the worker's agents do to it:
+
+* ``parse``: ``ingest_message`` (split, decode, detect, parse, enrich, canonical doc);
+* ``encode``: ``interleave`` (the ``logs.events`` messages, JSON bytes);
+* ``index``: ``split_event_batch`` + ``raw_bulk_operations`` (the ``_bulk`` body);
+* ``fold``: ``decode_fold_batch`` + ``fold_messages`` (the window fold, per partition,
+  groups of 8 messages as the agent takes them).
+
+CPU time (``time.process_time``) per event; the best of ``--reps`` (a noisy machine
+only ever adds time). What is left of the worker's cost in ``bench_pipeline.py``
+(Kafka, Faust, HTTP, the event loop) is the difference.
+
+    .venv/bin/python bench/bench_stages.py --events 50000 --reps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from app import wiring  # noqa: E402
+from app.cli import tune_gc  # noqa: E402
+from app.core.eventbatch import decode_fold_batch, interleave, split_event_batch  # noqa: E402
+from app.core.indexing import raw_bulk_operations  # noqa: E402
+from app.core.ingest import IngestResult, RawMessage, ingest_message  # noqa: E402
+from app.core.windows.book import PartitionMark, fold_messages  # noqa: E402
+from app.core.windows.stats import event_time  # noqa: E402
+from app.generator import LineFactory  # noqa: E402
+from app.settings import load_settings  # noqa: E402
+from bench.bench_pipeline import generate, to_traffic  # noqa: E402
+
+PARTITIONS = 8
+
+
+def raw_messages(count: int, seed: int, chunk: int) -> list[RawMessage]:
+    lines, _ = generate(LineFactory(seed), count)
+    traffic = to_traffic(lines, "batched", chunk)
+    return [RawMessage(value=value, key=key,
+                       headers={k: v.decode() for k, v in headers},
+                       topic="logs.raw", partition=i % PARTITIONS, offset=i // PARTITIONS,
+                       timestamp=time.time())
+            for i, (key, value, headers) in enumerate(traffic.messages)]
+
+
+def timed(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(reps):
+        gc.collect()
+        gc.freeze()
+        start = time.process_time()
+        out = fn()
+        best = min(best, time.process_time() - start)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=50_000)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch-lines", type=int, default=1000)
+    args = ap.parse_args()
+
+    settings = load_settings()
+    detector = wiring.detector(settings)
+    enrich = wiring.enrichment(settings).run
+    limits = wiring.ingest_limits(settings)
+    ingest, w = settings.ingest, settings.windows
+    slice_s = max(w.grace_s / 2, 0.05)
+    messages = raw_messages(args.events, args.seed, args.batch_lines)
+    tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
+    size = ingest.parse_batch_size
+
+    def parse() -> list[IngestResult]:  # in the agent's batches
+        results = []
+        for start in range(0, len(messages), size):
+            result = IngestResult()
+            for msg in messages[start:start + size]:
+                ingest_message(msg, detector, limits, result, enrich)
+            results.append(result)
+        return results
+
+    t_parse, results = timed(parse, args.reps)
+    events = sum(r.events for r in results)
+
+    def encode() -> list[tuple[str, bytes]]:
+        return [out for result in results
+                for out in interleave(result.by_service, event_time, slice_s,
+                                      ingest.event_message_bytes)]
+
+    t_encode, encoded = timed(encode, args.reps)
+    # logs.events is keyed by service: a partition per service, as Kafka's hash would
+    by_part: dict[int, list[tuple[int, bytes]]] = {}
+    for service, value in encoded:
+        part = zlib.crc32(service.encode()) % PARTITIONS
+        by_part.setdefault(part, []).append((len(by_part.get(part, ())), value))
+    values = [value for _, value in encoded]
+    event_bytes = sum(len(v) for v in values)
+
+    def index() -> int:
+        n = 0
+        for start in range(0, len(values), settings.elasticsearch.bulk_max_messages):
+            docs = [d for v in values[start:start + settings.elasticsearch.bulk_max_messages]
+                    for d in split_event_batch(v)]
+            n += len(raw_bulk_operations(docs, "logs"))
+        return n
+
+    t_index, _ = timed(index, args.reps)
+
+    def fold() -> int:
+        n = 0
+        for part, msgs in by_part.items():
+            mark = PartitionMark(part)
+            for start in range(0, len(msgs), 8):
+                group = [(off, decode_fold_batch(v)) for off, v in msgs[start:start + 8]]
+                done = fold_messages(group, mark, lambda _k: {},
+                                     service_sizes=w.service_sizes_s,
+                                     route_sizes=w.route_sizes_s)
+                mark.max_event = done.max_event
+                n += done.events
+        return n
+
+    t_fold, folded = timed(fold, args.reps)
+    assert folded == events, (folded, events)
+
+    print(f"{args.events:,} lines -> {events:,} events in {len(messages)} logs.raw messages,"
+          f" {len(values)} logs.events messages ({event_bytes / events:.0f} B per event)")
+    total = 0.0
+    for name, t in (("parse", t_parse), ("encode", t_encode), ("index", t_index),
+                    ("fold", t_fold)):
+        total += t
+        print(f"{name:8} {t / events * 1e6:6.2f} us/event")
+    print(f"{'total':8} {total / events * 1e6:6.2f} us/event  "
+          f"({events / total:,.0f} events per CPU-second for these stages alone)")
+
+
+if __name__ == "__main__":
+    main()
