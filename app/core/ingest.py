@@ -119,28 +119,38 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
             index=0, first_seen=msg.timestamp))
         return out
 
+    # the loop's invariants in locals: this runs for every record
+    topic, partition, offset, first_seen = msg.topic, msg.partition, msg.offset, msg.timestamp
+    depth = limits.max_json_depth
+    parse, letters, by_service = detector.parse, out.dead_letters, out.by_service
+    out.records += len(records)
+    last_service, last_docs = None, None
     for index, raw in enumerate(records):
-        out.records += 1
         try:
             text = _decode(raw, limits)
             # RecordContext(event_id, observed_ts, service, source_name, max_json_depth)
             # without the Python-level __new__ of a named tuple: half the cost per record
             ctx = new_context(RecordContext, (
-                event_id(msg.topic, msg.partition, msg.offset, index), msg.timestamp,
-                header_service, source, limits.max_json_depth))
-            event = detector.parse(text, ctx, declared)
+                event_id(topic, partition, offset, index), first_seen,
+                header_service, source, depth))
+            event = parse(text, ctx, declared)
             event.source_type = source_type
             if enrich is not None:
                 enrich(event)
         except ProcessorError as exc:
-            out.dead_letters.append(DeadLetter.from_error(
-                exc, raw if isinstance(raw, bytes) else raw.encode(), topic=msg.topic,
-                partition=msg.partition, offset=msg.offset, index=index,
-                first_seen=msg.timestamp))
+            letters.append(DeadLetter.from_error(
+                exc, raw if isinstance(raw, bytes) else raw.encode(), topic=topic,
+                partition=partition, offset=offset, index=index, first_seen=first_seen))
             continue
         doc = event.to_doc()
-        doc["pos"] = [msg.partition, msg.offset, index]  # where in logs.raw (see windows.book)
-        out.by_service.setdefault(event.service, []).append(doc)
+        doc["pos"] = [partition, offset, index]  # where in logs.raw (see windows.book)
+        service = event.service
+        if service != last_service or last_docs is None:
+            last_docs = by_service.get(service)
+            if last_docs is None:
+                last_docs = by_service[service] = []
+            last_service = service
+        last_docs.append(doc)
     return out
 
 
