@@ -36,6 +36,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/]*")
 # a whole segment of ASCII digits after a slash (what template_segment makes {id})
 _NUMBER_SEGMENT = re.compile(r"(?<=/)[0-9]+(?=/|\Z)")
+_ASCII_DIGITS = "0123456789"
 
 DEFAULT_CACHE_SIZE = 10_000
 MAX_CACHED_PATH = 2048  # longer paths are templated but not kept in the cache
@@ -77,21 +78,18 @@ class HttpEnricher:
     name = "http"
 
     def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        by_shape = lru_cache(maxsize=cache_size)(template_route)
-
-        def route_of_new_path(path: str) -> str:
-            # ids make most paths new: the path with its number segments already
-            # templated has the same route, and that is cached
-            return by_shape(_NUMBER_SEGMENT.sub("{id}", path))
-
-        self._route: Callable[[str], str] = lru_cache(maxsize=cache_size)(route_of_new_path)
-
-        def route_of_head(head: str) -> str:
-            return by_shape(_NUMBER_SEGMENT.sub("{id}", head) + "/{id}")
-
-        # "/api/orders/59376": a path ending in a number has the route of what comes
-        # before that number, plus "/{id}"; keyed by that head, such paths hit the cache
-        self._id_route: Callable[[str], str] = lru_cache(maxsize=cache_size)(route_of_head)
+        self.cache_size = cache_size
+        # route by the path with its number segments already templated (a new path has
+        # the route of its shape: ids make most paths new)
+        self._by_shape: Callable[[str], str] = lru_cache(maxsize=cache_size)(template_route)
+        # plain dicts, emptied when full: a hit is one lookup, the common case per event.
+        #: path -> route, for paths without a query string that do not end in a number
+        #: segment (what the other paths become once their query string is dropped)
+        self._paths: dict[str, str] = {}
+        #: "/api/orders/" -> route of "/api/orders/<number>": a path ending in a number
+        #: segment has the route of what comes before that number, plus "/{id}"; keyed
+        #: by that head (with its slash), such paths hit the cache whatever the number
+        self._heads: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> HttpEnricher:
@@ -101,30 +99,52 @@ class HttpEnricher:
         return enricher
 
     def route(self, path: str) -> str:
-        # the query string varies far more than the path: strip it before the cache
-        path = path.partition("?")[0]
+        """``template_route(path)``, cached."""
+        route = self._paths.get(path)
+        return route if route is not None else self._new_route(path)
+
+    def _new_route(self, path: str) -> str:
+        """The route of a path the caches did not answer; cached unless the path is long.
+
+        Neither cache holds a key with a query string (a head is a prefix of a path
+        without one), so a path with a query string always gets here."""
+        if "?" in path:  # the query string varies far more than the path
+            path = path.partition("?")[0]
+            route = self._paths.get(path)
+            if route is not None:
+                return route
         if len(path) > MAX_CACHED_PATH:
             return template_route(path)
-        head, slash, last = path.rpartition("/")
-        if slash and last.isdigit() and last.isascii():  # ends in a number segment
-            return self._id_route(head)
-        return self._route(path)
+        head = path.rstrip(_ASCII_DIGITS)
+        if len(head) < len(path) and head[-1:] == "/":  # ends in a number segment
+            route = self._heads.get(head)
+            if route is None:
+                heads = self._heads
+                if len(heads) >= self.cache_size:
+                    heads.clear()
+                route = heads[head] = self._by_shape(
+                    _NUMBER_SEGMENT.sub("{id}", head) + "{id}")
+            return route
+        paths = self._paths
+        if len(paths) >= self.cache_size:
+            paths.clear()
+        route = paths[path] = self._by_shape(_NUMBER_SEGMENT.sub("{id}", path))
+        return route
 
     def enrich(self, event: LogEvent) -> None:
         http = event.http
         if http is None:
             return
         path = http.path
-        if not path or not isinstance(path, str):
+        if not path or (type(path) is not str and not isinstance(path, str)):
             return
-        # self.route() inlined: this runs for every access-log event
-        if "?" in path:
-            path = path.partition("?")[0]
-        if len(path) > MAX_CACHED_PATH:
-            http.route = template_route(path)
-            return
-        head, slash, last = path.rpartition("/")
-        if slash and last.isdigit() and last.isascii():
-            http.route = self._id_route(head)
-        else:
-            http.route = self._route(path)
+        # self.route(), with the lookup of a path ending in a number inlined: this runs
+        # for every HTTP event
+        route = self._paths.get(path)
+        if route is None:
+            head = path.rstrip(_ASCII_DIGITS)
+            if len(head) < len(path) and head[-1:] == "/":
+                route = self._heads.get(head)
+            if route is None:
+                route = self._new_route(path)
+        http.route = route
