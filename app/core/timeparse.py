@@ -45,6 +45,18 @@ _ISO_CACHE_MAX = 4096
 _SCALE_US = {24: 1000, 27: 1}  # text length -> microseconds per fraction unit
 #: ".123Z" / ".123z" -> 123000: the tail of a millisecond timestamp, as microseconds
 _MILLIS_US = {f".{ms:03d}{zulu}": ms * 1000 for ms in range(1000) for zulu in "Zz"}
+#: the same as floats, for adding to ``_LAST_SECOND``'s float
+_MILLIS_FLOAT = {tail: float(micros) for tail, micros in _MILLIS_US.items()}
+#: ``[(second, microseconds)]``: the last "YYYY-MM-DDTHH:MM:SS" a millisecond timestamp was
+#: read from, and its epoch in microseconds as a float (one tuple, swapped whole: a
+#: reader never pairs one second's text with another's number). Lines arrive in time
+#: order, many a second: one string comparison instead of a hash and a lookup. Only
+#: seconds whose microseconds a float holds exactly with room for the fraction are
+#: kept, so ``(microseconds + fraction) / 1e6`` divides the same two exact numbers as
+#: ``(base * 1_000_000 + fraction) / 1_000_000`` does: the same correctly rounded value.
+#: Mutated, never rebound (json_lines' compiled plans hold it).
+_LAST_SECOND: list[tuple[str, float]] = [("", 0.0)]
+_LAST_MAX = (2**53 - 10**6) // 10**6  # |seconds| that _LAST_SECOND may hold
 
 
 def epoch_from_iso_utc(text: str) -> float | None:
@@ -55,11 +67,18 @@ def epoch_from_iso_utc(text: str) -> float | None:
     The value is the one ``datetime.timestamp()`` computes: whole microseconds since
     the epoch divided by 10**6.
     """
-    if len(text) == 24:  # milliseconds, the usual shape: two lookups, no parsing
+    if len(text) == 24:  # milliseconds, the usual shape: no parsing
         micros = _MILLIS_US.get(text[19:])
-        base = _ISO_SECONDS.get(text[:19])
-        if micros is not None and base is not None:
-            return (base * 1_000_000 + micros) / 1_000_000
+        if micros is not None:
+            second = text[:19]
+            last = _LAST_SECOND[0]
+            if second == last[0]:
+                return (last[1] + micros) / 1e6
+            base = _ISO_SECONDS.get(second)
+            if base is not None:
+                if -_LAST_MAX <= base <= _LAST_MAX:
+                    _LAST_SECOND[0] = (second, float(base * 1_000_000))
+                return (base * 1_000_000 + micros) / 1_000_000
     scale = _SCALE_US.get(len(text))
     if scale is None or text[19] != "." or text[-1] not in "Zz":
         return None

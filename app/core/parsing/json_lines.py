@@ -18,8 +18,8 @@ from app.core.events import HttpInfo, LogEvent
 from app.core.parsing.base import RecordContext
 from app.core.severity import _SPELLED, severity_number, severity_text
 from app.core.timeparse import (
-    _ISO_SECONDS,
-    _MILLIS_US,
+    _LAST_SECOND,
+    _MILLIS_FLOAT,
     epoch_from_iso,
     epoch_from_iso_utc,
     epoch_from_number,
@@ -542,9 +542,9 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     has = fields.__contains__
     # from here on, _event with the values known not to be None
     if has("ts"):  # epoch_from_iso_utc()'s first lines inlined, then the same as _event
-        emit("if type(v_ts) is str and len(v_ts) == 24 and (micros := _MILLIS_US.get("
-             "v_ts[19:])) is not None and (base := _ISO_SECONDS.get(v_ts[:19])) is not None:")
-        emit("ts = (base * 1_000_000 + micros) / 1_000_000", 2)
+        emit("if type(v_ts) is str and len(v_ts) == 24 and v_ts[:19] == (last := "
+             "_LAST_SECOND[0])[0] and (micros := _MILLIS_FLOAT.get(v_ts[19:])) is not None:")
+        emit("ts = (last[1] + micros) / 1e6", 2)
         emit("else:")
         emit("fast = _iso_utc(v_ts) if type(v_ts) is str else None", 2)
         emit("ts = fast if fast is not None else _timestamp(v_ts, parser)", 2)
@@ -666,7 +666,8 @@ def _direct_construction(cls: type, values: dict[str, str]) -> bool:
 
 #: what compiled plans call (see _event for each)
 _BUILDER_GLOBALS: dict[str, Any] = {
-    "_iso_utc": epoch_from_iso_utc, "_MILLIS_US": _MILLIS_US, "_ISO_SECONDS": _ISO_SECONDS,
+    "_iso_utc": epoch_from_iso_utc, "_MILLIS_FLOAT": _MILLIS_FLOAT,
+    "_LAST_SECOND": _LAST_SECOND,
     "_timestamp": _timestamp, "_text": _text,
     "_number": _number, "_severity_number": severity_number,
     "_severity_text": severity_text, "_dumps": orjson.dumps, "_HttpInfo": HttpInfo,

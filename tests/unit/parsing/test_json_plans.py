@@ -8,6 +8,7 @@ top-level keys but other shapes, values or nulls, often enough to go through eve
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -183,3 +184,36 @@ def test_random_shapes_map_as_the_walk_does(seed: int) -> None:
             got = outcome(line)
             # repr() too: 201 == 201.0, but an int and a float are different documents
             assert got == want and repr(got) == repr(want), (round_, line)
+
+
+def test_compiled_timestamps_equal_the_uncached_parse() -> None:
+    """The compiled plan reads a millisecond timestamp of the last second seen from
+    ``timeparse._LAST_SECOND``: the same value as datetime's parse, in and out of time
+    order, around the seconds a float holds exactly and past them."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from app.core import timeparse
+    from app.core.timeparse import epoch_from_iso
+
+    rng = random.Random(3)
+    json_lines._TOP.clear()
+    edge = timeparse._LAST_MAX
+    second, compiled = 1_795_000_000, 0
+    for _ in range(3000):
+        pick = rng.random()
+        if pick < 0.1:
+            second = rng.choice([edge - 1, edge, edge + 1, -edge - 1, -edge, 0, -1,
+                                 rng.randint(-62_135_596_800, 253_402_300_799)])
+        elif pick < 0.5:
+            second += rng.choice([1, 1, -1])
+        if not -62_135_596_800 <= second <= 253_402_300_799:
+            second = 1_795_000_000
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=second)
+        stamp = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{rng.randrange(1000):03d}Z"
+        line = APP.format(ms=0, level="INFO", i=1, status=200).replace(
+            "2026-11-18T11:06:40.000Z", stamp)
+        event = P.parse(line, CTX)
+        assert repr(event.ts) == repr(epoch_from_iso(stamp)), stamp
+        compiled += getattr(json_lines._TOP[tuple(json.loads(line))], "build", None) is not None
+    assert compiled > 2900
