@@ -15,9 +15,8 @@ from agents.publish import Record, publish
 from app import wiring
 from app.adapters.service_registry import MongoServiceRegistry
 from app.core.enrichment.metadata import ServiceDirectory
-from app.core.eventbatch import interleave
+from app.core.eventbatch import doc_time, interleave
 from app.core.ingest import IngestResult, RawMessage, ingest_message
-from app.core.windows.stats import event_time
 from app.faust_app import app, events_topic, raw_topic, settings
 from app.memory import trim_heap
 from app.metrics import EVENTS_OUT, RECORDS_IN
@@ -75,7 +74,7 @@ async def parse(stream: Any) -> None:
         RECORDS_IN.labels("parse").inc(result.records)
         records: list[Record] = [
             (events_topic, service.encode(), value)
-            for service, value in interleave(result.by_service, event_time, slice_s,
+            for service, value in interleave(result.by_service, doc_time, slice_s,
                                              ingest.event_message_bytes)
         ]
         records += dead_letter_records(result.dead_letters)

@@ -10,8 +10,6 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-import orjson
-
 from app.core.errors import ConfigError
 from app.settings import Settings, get_settings
 
@@ -137,6 +135,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from app import wiring
+    from app.core.eventdoc import encode_docs
     from app.core.ingest import IngestResult, RawMessage, ingest_message
 
     settings = _settings()
@@ -162,7 +161,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             result: IngestResult = ingest_message(msg, detector, limits, enrich=enrich)
             for docs in result.by_service.values():
                 for doc in docs:
-                    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+                    sys.stdout.write(encode_docs(doc).decode() + "\n")
                     events += 1
             for letter in result.dead_letters:
                 print(f"line {number}: dead letter ({letter.stage}/{letter.reason.value}"

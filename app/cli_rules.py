@@ -70,6 +70,7 @@ def docs_from_lines(settings: Settings, lines: Iterable[Line],
                     errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Canonical events of raw lines, parsed and enriched as the parse agent does."""
     from app import wiring
+    from app.core.eventdoc import as_dict
 
     limits = wiring.ingest_limits(settings)
     detector = wiring.detector(settings)
@@ -84,7 +85,7 @@ def docs_from_lines(settings: Settings, lines: Iterable[Line],
                          topic="file", partition=0, offset=number, timestamp=observed)
         result = ingest_message(msg, detector, limits, enrich=enrich)
         for docs in result.by_service.values():
-            yield from docs
+            yield from map(as_dict, docs)
         if errors is not None:
             errors += [f"{source}:{number}: {letter.reason.value}: {letter.error}"
                        for letter in result.dead_letters]

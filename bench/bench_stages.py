@@ -33,11 +33,15 @@ sys.path.insert(0, str(REPO))
 
 from app import wiring  # noqa: E402
 from app.cli import tune_gc  # noqa: E402
-from app.core.eventbatch import decode_fold_batch, interleave, split_event_batch  # noqa: E402
+from app.core.eventbatch import (  # noqa: E402
+    decode_fold_batch,
+    doc_time,
+    interleave,
+    split_event_batch,
+)
 from app.core.indexing import raw_bulk_operations  # noqa: E402
 from app.core.ingest import IngestResult, RawMessage, ingest_message  # noqa: E402
 from app.core.windows.book import PartitionMark, fold_messages  # noqa: E402
-from app.core.windows.stats import event_time  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
 from app.settings import load_settings  # noqa: E402
 from bench.bench_pipeline import generate, to_traffic  # noqa: E402
@@ -99,7 +103,7 @@ def main() -> None:
 
     def encode() -> list[tuple[str, bytes]]:
         return [out for result in results
-                for out in interleave(result.by_service, event_time, slice_s,
+                for out in interleave(result.by_service, doc_time, slice_s,
                                       ingest.event_message_bytes)]
 
     t_encode, encoded = timed(encode, args.reps)

@@ -35,6 +35,7 @@ import faust
 from elasticsearch import AsyncElasticsearch
 
 from app import wiring
+from app.core.eventdoc import as_dict
 from app.core.indexing import daily_index, index_template
 from app.core.ingest import RawMessage, ingest_message
 from app.core.windows.stats import event_time
@@ -92,8 +93,8 @@ async def naive(stream: Any) -> None:
     try:
         async for event in stream.events():  # one Kafka message per iteration
             result = ingest_message(to_raw_message(event), detector, limits, enrich=enrich)
-            for service, docs in result.by_service.items():
-                for doc in docs:
+            for service, structs in result.by_service.items():
+                for doc in map(as_dict, structs):
                     _record_ts[0] = event_time(doc)
                     counts[service] += 1  # one windowed-table write per event
                     await es.index(index=daily_index(prefix, doc), id=doc["event_id"],

@@ -10,14 +10,15 @@ to Elasticsearch as they are). All three accept and refuse the same messages.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 import orjson
 
 from app.core.errors import DecodeError, Reason
-from app.core.windows.stats import FoldEvent, fold_event
+from app.core.eventdoc import EventDoc, encode_docs
+from app.core.windows.stats import FoldEvent, fold_event, ts_epoch
 
 
 def decode_event_batch(value: bytes) -> list[dict[str, Any]]:
@@ -34,6 +35,14 @@ def decode_event_batch(value: bytes) -> list[dict[str, Any]]:
         if not isinstance(item.get("event_id"), str) or not isinstance(item.get("ts"), str):
             raise DecodeError(Reason.BAD_FIELD, "logs.events item lacks event_id or ts")
     return items
+
+
+Doc = TypeVar("Doc")
+
+
+def doc_time(doc: EventDoc) -> float:
+    """Epoch seconds of a document's event time (``interleave``'s ``event_time``)."""
+    return ts_epoch(doc.ts)
 
 
 _FOLD_DECODER = msgspec.json.Decoder(list[FoldEvent] | FoldEvent)
@@ -98,14 +107,15 @@ def _check_utf8(value: bytes) -> None:
         value.decode()
 
 
-def encode_event_batches(docs: list[dict[str, Any]], max_bytes: int) -> list[bytes]:
+def encode_event_batches(docs: Sequence[Any], max_bytes: int) -> list[bytes]:
     """``docs`` as ``logs.events`` values of at most ``max_bytes`` each, in order.
 
     One message per service per batch is the aim; a busy service's share is split so
     that no message exceeds the broker's limit. A single event larger than the limit
-    still goes out alone (the ingest size limit keeps it far below Kafka's).
+    still goes out alone (the ingest size limit keeps it far below Kafka's). ``docs`` are
+    ``EventDoc`` structs (the parse agent) or dicts.
     """
-    blob = orjson.dumps(docs)
+    blob = encode_docs(docs)
     if len(blob) <= max_bytes or len(docs) <= 1:
         return [blob]
     parts = min(len(docs), len(blob) // max_bytes + 1)
@@ -116,9 +126,8 @@ def encode_event_batches(docs: list[dict[str, Any]], max_bytes: int) -> list[byt
     return out
 
 
-def interleave(by_service: dict[str, list[dict[str, Any]]],
-               event_time: Callable[[dict[str, Any]], float], slice_s: float,
-               max_bytes: int) -> list[tuple[str, bytes]]:
+def interleave(by_service: Mapping[str, Sequence[Doc]], event_time: Callable[[Doc], float],
+               slice_s: float, max_bytes: int) -> list[tuple[str, bytes]]:
     """A batch's ``logs.events`` messages, ``(service, value)``, in event-time order.
 
     Windows close on a per-partition watermark (largest event time seen minus a grace
@@ -131,11 +140,11 @@ def interleave(by_service: dict[str, list[dict[str, Any]]],
     the source's own disorder), which the grace period absorbs. Each service's events
     keep their order, which the windows' replay guard (``app.core.windows.book``) needs.
     """
-    runs: list[list[tuple[float, list[dict[str, Any]]]]] = []
+    runs: list[list[tuple[float, list[Doc]]]] = []
     services = list(by_service)
     for service in services:
-        mine: list[tuple[float, list[dict[str, Any]]]] = []
-        current: list[dict[str, Any]] = []
+        mine: list[tuple[float, list[Doc]]] = []
+        current: list[Doc] = []
         first = 0.0
         for doc in by_service[service]:
             ts = event_time(doc)

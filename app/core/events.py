@@ -42,46 +42,10 @@ class HttpInfo:
     ua: UserAgentInfo | None = None  # parsed by the user-agent enricher
 
     def to_dict(self) -> dict[str, Any]:
-        # unrolled (no getattr loop): this runs for every access-log event
-        out: dict[str, Any] = {}
-        if self.method is not None:
-            out["method"] = self.method
-        if self.path is not None:
-            out["path"] = self.path
-        if self.route is not None:
-            out["route"] = self.route
-        if self.protocol is not None:
-            out["protocol"] = self.protocol
-        status = self.status
-        if status is not None:
-            out["status"] = status
-        if self.bytes is not None:
-            out["bytes"] = self.bytes
-        if self.duration_ms is not None:
-            out["duration_ms"] = self.duration_ms
-        if self.client_ip is not None:
-            out["client_ip"] = self.client_ip
-        if self.referrer is not None:
-            out["referrer"] = self.referrer
-        if self.user_agent is not None:
-            out["user_agent"] = self.user_agent
-        if status is not None:
-            out["status_class"] = (_STATUS_CLASS[status] if type(status) is int
-                                   and 0 <= status < 1000 else f"{status // 100}xx")
-        ua = self.ua
-        if ua is not None:
-            parts: dict[str, Any] = {}
-            if ua.family is not None:
-                parts["family"] = ua.family
-            if ua.os is not None:
-                parts["os"] = ua.os
-            if ua.device is not None:
-                parts["device"] = ua.device
-            out["ua"] = parts
-        return out
+        """The ``http`` part of the event's document (``app.core.eventdoc``)."""
+        from app.core.eventdoc import as_dict, http_doc  # eventdoc imports this module
 
-
-_STATUS_CLASS = tuple(f"{status // 100}xx" for status in range(1000))
+        return as_dict(http_doc(self))
 
 
 @dataclass(slots=True)
@@ -118,47 +82,11 @@ class LogEvent:
     parsed: bool = True
 
     def to_doc(self) -> dict[str, Any]:
-        """The JSON document written to ``logs.events`` and indexed into Elasticsearch."""
-        doc: dict[str, Any] = {
-            "event_id": self.event_id,
-            "ts": iso_utc(self.ts),
-            "observed_ts": iso_utc(self.observed_ts),
-            "service": self.service,
-            "severity_number": self.severity_number,
-            "severity_text": self.severity_text,
-            "message": self.message,
-            "is_error": self.is_error,
-            "source": {"type": self.source_type, "name": self.source_name},
-            "parse": {"parser": self.parser, "ok": self.parsed},
-        }
-        # unrolled (no getattr loop): this runs for every event
-        if self.host is not None:
-            doc["host"] = self.host
-        if self.env is not None:
-            doc["env"] = self.env
-        if self.logger is not None:
-            doc["logger"] = self.logger
-        if self.trace_id is not None:
-            doc["trace_id"] = self.trace_id
-        if self.span_id is not None:
-            doc["span_id"] = self.span_id
-        if self.template_id is not None:
-            doc["template_id"] = self.template_id
-        if self.http is not None:
-            doc["http"] = self.http.to_dict()
-        geo = self.geo
-        if geo is not None:
-            place: dict[str, Any] = {}
-            if geo.country is not None:
-                place["country"] = geo.country
-            if geo.city is not None:
-                place["city"] = geo.city
-            doc["geo"] = place
-        if self.service_meta:
-            doc["service_meta"] = self.service_meta
-        if self.attrs:
-            doc["attrs"] = self.attrs
-        return doc
+        """The JSON document written to ``logs.events`` and indexed into Elasticsearch,
+        as a dict (its shape: ``app.core.eventdoc``)."""
+        from app.core.eventdoc import as_dict, event_doc  # eventdoc imports this module
+
+        return as_dict(event_doc(self))
 
 
 def iso_utc(epoch_seconds: float) -> str:

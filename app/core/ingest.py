@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
 from app.core.deadletter import DeadLetter
 from app.core.errors import DecodeError, ProcessorError, Reason
+from app.core.eventdoc import EventDoc, event_doc
 from app.core.events import LogEvent
 from app.core.ids import event_id
 from app.core.multiline import fold_lines, python_record_start
@@ -54,7 +54,8 @@ class RawMessage:
 
 @dataclass(slots=True)
 class IngestResult:
-    by_service: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: each service's canonical documents (``as_dict`` gives one as a dict)
+    by_service: dict[str, list[EventDoc]] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     records: int = 0
 
@@ -142,8 +143,7 @@ def ingest_message(msg: RawMessage, detector: FormatDetector, limits: IngestLimi
                 exc, raw if isinstance(raw, bytes) else raw.encode(), topic=topic,
                 partition=partition, offset=offset, index=index, first_seen=first_seen))
             continue
-        doc = event.to_doc()
-        doc["pos"] = [partition, offset, index]  # where in logs.raw (see windows.book)
+        doc = event_doc(event, [partition, offset, index])  # pos: see windows.book
         service = event.service
         if service != last_service or last_docs is None:
             last_docs = by_service.get(service)

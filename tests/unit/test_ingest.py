@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from app.core.deadletter import original_from_doc
 from app.core.errors import Reason
+from app.core.eventdoc import as_dict
 from app.core.ids import event_id
 from app.core.ingest import IngestLimits, RawMessage, ingest_message
 from app.core.parsing import FormatDetector
@@ -24,7 +25,7 @@ def msg(value: bytes, headers: dict[str, str] | None = None, offset: int = 5) ->
 def test_single_record_groups_by_service_with_deterministic_id() -> None:
     result = ingest_message(msg(b'{"service":"auth","msg":"ok"}\n'), FormatDetector(), LIMITS)
     assert list(result.by_service) == ["auth"]
-    doc = result.by_service["auth"][0]
+    doc = as_dict(result.by_service["auth"][0])
     assert doc["event_id"] == event_id("logs.raw", 3, 5, 0)
     assert doc["source"] == {"type": "kafka", "name": "src-1"}
     assert result.dead_letters == []
@@ -34,7 +35,7 @@ def test_batch_message_splits_lines_and_keeps_going_after_a_bad_one() -> None:
     value = b'{"service":"a","msg":"1"}\n{"broken":\n\n{"service":"b","msg":"2"}\n'
     result = ingest_message(msg(value, {"lw-batch": "lines"}), FormatDetector(), LIMITS)
     assert {k: len(v) for k, v in result.by_service.items()} == {"a": 1, "b": 1}
-    assert result.by_service["b"][0]["event_id"] == event_id("logs.raw", 3, 5, 2)
+    assert result.by_service["b"][0].event_id == event_id("logs.raw", 3, 5, 2)
     [letter] = result.dead_letters
     doc = letter.to_doc()
     assert (doc["stage"], doc["reason"], doc["parser"]) == ("parse", "malformed_json", "json")
@@ -82,7 +83,7 @@ def test_json_batch_keeps_newlines_inside_records() -> None:
              b'call last):", "{\\"msg\\": \\"b\\"}"]')
     result = ingest_message(msg(value, {"lw-batch": "json"}), FormatDetector(), LIMITS)
     assert result.records == 2
-    docs = [d for docs in result.by_service.values() for d in docs]
+    docs = [as_dict(d) for docs in result.by_service.values() for d in docs]
     assert any("Traceback" in d["message"] for d in docs)
 
 
@@ -101,6 +102,6 @@ def test_lines_batch_of_python_logs_folds_tracebacks() -> None:
     result = ingest_message(msg(value, {"lw-batch": "lines", "format": "python"}),
                             FormatDetector(), LIMITS)
     assert result.records == 2 and not result.dead_letters
-    [first, second] = next(iter(result.by_service.values()))
+    [first, second] = map(as_dict, next(iter(result.by_service.values())))
     assert first["attrs"]["exception"]["type"] == "ZeroDivisionError"
     assert second["message"] == "next"
