@@ -517,8 +517,20 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
             if type(value) is dict:
                 inner = nodes[(*path, key)] = f"n{len(nodes)}"
                 emit(f"{inner} = {var}[{const(key)}]")
-                emit(f"if type({inner}) is not dict or tuple({inner}) != "
-                     f"{const(tuple(value))}:")
+                # the same keys in any order will do when nothing of the object goes to
+                # attrs (where the order shows), every key of it is fetched (a field or a
+                # container checked here: a missing one raises KeyError), and none has a
+                # dot (two aliases of one path, "a": {"b.c"} and "a": {"b": {"c"}}: the
+                # first wins, so the order of the object holding them matters)
+                if _keeps(attrs, (*path, key)) or not all(
+                        "." not in name and ((*path, key, name) in fetched
+                                             or below + name in _CONTAINERS)
+                        for name in value):
+                    emit(f"if type({inner}) is not dict or tuple({inner}) != "
+                         f"{const(tuple(value))}:")
+                else:
+                    emit(f"if type({inner}) is not dict or len({inner}) != {len(value)}:")
+                    unordered.append(inner)
                 emit("return None", 2)
                 check(inner, value, below, (*path, key))
             else:
@@ -533,9 +545,21 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
             items.append(f"{name}: {value if below is None else rest(value, below)}")
         return "{" + ", ".join(items) + "}"
 
+    unordered: list[str] = []  # containers whose keys are checked by count
+    fetched = set(fields.values())
     check("obj", obj, "", ())
-    for name, key_path in fields.items():
-        emit(f"v_{name} = {nodes[key_path[:-1]]}[{const(key_path[-1])}]")
+    fetches = [f"v_{name} = {nodes[key_path[:-1]]}[{const(key_path[-1])}]"
+               for name, key_path in fields.items()]
+    if unordered:  # a key of such a container missing: another shape
+        code[1:] = ["    " + line for line in code[1:]]
+        code.insert(1, "    try:")
+        for line in fetches:
+            emit(line, 2)
+        emit("except KeyError:")
+        emit("return None", 2)
+    else:
+        for line in fetches:
+            emit(line)
     if fields:  # a null where the plan expects a value: the walk decides
         emit(f"if {' or '.join(f'v_{name} is None' for name in fields)}:")
         emit("return None", 2)
@@ -651,6 +675,21 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     if len(constants) > _COMPILE_MAX_KEYS:
         return None
     return "\n".join(code) + "\n", constants
+
+
+def _keeps(attrs: Rest, path: tuple[str, ...]) -> bool:
+    """Whether anything of the container at key ``path`` goes to attrs."""
+    recipe: Rest | None = attrs
+    for key in path:
+        if recipe is None:  # kept whole
+            return True
+        recipe = next((below for name, below in recipe if name == key), _GONE)
+        if recipe is _GONE:
+            return False
+    return True
+
+
+_GONE: Any = object()  # _keeps(): not in the recipe
 
 
 def _direct_construction(cls: type, values: dict[str, str]) -> bool:

@@ -163,9 +163,22 @@ def _revalue(rng: Any, obj: dict[str, Any]) -> dict[str, Any]:
             for key, value in obj.items()}
 
 
+def _rekey(rng: Any, obj: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """The same top-level keys; below, objects with their keys in another order, or as
+    many keys but one of them another (a plan may check a nested object's keys by count
+    when none of them goes to attrs)."""
+    items = [(key, _rekey(rng, value, depth + 1) if type(value) is dict else value)
+             for key, value in obj.items()]
+    if depth > 0:
+        rng.shuffle(items)
+        if items and rng.random() < 0.3:
+            index = rng.randrange(len(items))
+            items[index] = (rng.choice([*_FIELD_KEYS, "extra", "a.b"]), items[index][1])
+    return dict(items)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_random_shapes_map_as_the_walk_does(seed: int) -> None:
-    import json
     import random
 
     rng = random.Random(seed)
@@ -174,12 +187,19 @@ def test_random_shapes_map_as_the_walk_does(seed: int) -> None:
         base = _random_object(rng)
         lines.append(json.dumps(base))
         lines.extend(json.dumps(_revalue(rng, base)) for _ in range(3))
+        lines.extend(json.dumps(_rekey(rng, base)) for _ in range(2))
+    map_like_the_walk(lines, json_lines._COMPILE_AFTER + 6)
+
+
+def map_like_the_walk(lines: list[str], rounds: int) -> None:
+    """Each line maps as the walk maps it (on empty caches), over ``rounds`` rounds of
+    all lines in turn (their shapes planned, then compiled)."""
     expected = []
     for line in lines:
         json_lines._TOP.clear()
         expected.append(outcome(line))
     json_lines._TOP.clear()
-    for round_ in range(json_lines._COMPILE_AFTER + 6):
+    for round_ in range(rounds):
         for line, want in zip(lines, expected, strict=True):
             got = outcome(line)
             # repr() too: 201 == 201.0, but an int and a float are different documents
@@ -217,3 +237,24 @@ def test_compiled_timestamps_equal_the_uncached_parse() -> None:
         assert repr(event.ts) == repr(epoch_from_iso(stamp)), stamp
         compiled += getattr(json_lines._TOP[tuple(json.loads(line))], "build", None) is not None
     assert compiled > 2900
+
+
+_NESTED_ORDER = [
+    # one alias path twice in one nested object, in both orders: the first one wins
+    '{"msg":"m","http":{"response.status_code":201,"response":{"status_code":202}}}',
+    '{"msg":"m","http":{"response":{"status_code":202},"response.status_code":201}}',
+    # a nested object fully consumed, its keys in another order or one key another
+    '{"msg":"m","http":{"method":"GET","path":"/a","status":200}}',
+    '{"msg":"m","http":{"status":200,"method":"GET","path":"/a"}}',
+    '{"msg":"m","http":{"method":"GET","path":"/a","extra":200}}',
+    '{"msg":"m","http":{"method":"GET","extra":"/a","status":200}}',
+]
+
+
+@pytest.mark.parametrize("first", range(len(_NESTED_ORDER)))
+def test_nested_key_order(first: int) -> None:
+    """Lines of one top-level shape whose nested objects differ in key order only, or
+    in one key: each maps as the walk maps it, once the shape of the first line is
+    compiled."""
+    lines = [_NESTED_ORDER[first], *_NESTED_ORDER[:first], *_NESTED_ORDER[first + 1:]]
+    map_like_the_walk(lines, json_lines._COMPILE_AFTER + 2)
