@@ -96,21 +96,26 @@ class JsonLinesParser:
             raise ParseError(Reason.NOT_AN_OBJECT,
                              f"top-level JSON value is {type(obj).__name__}, not an object",
                              parser=self.name)
-        # counting brackets (in C) bounds the depth; walk only when it could be too deep
-        limit = ctx.max_json_depth
-        brackets = text.count("{") + (text.count("[") if "[" in text else 0)
-        if brackets > limit and _depth(obj, limit) > limit:
-            raise ParseError(Reason.JSON_TOO_DEEP, f"nesting deeper than {limit}",
-                             parser=self.name)
         keys = tuple(obj)
         top = _TOP.get(keys)
         if top is not None and top is not _SEEN_ONCE:
             build = top.build
             if build is not None:  # the compiled plan of the shape these keys had last
-                event = build(obj, ctx, self.name)
+                # (it checks the depth itself, before anything that could fail)
+                event = build(obj, ctx, self.name, text)
                 if event is not None:
                     return event
+        _check_depth(text, obj, ctx.max_json_depth, self.name)
         return _event(obj, ctx, self.name, keys, top)
+
+
+def _check_depth(text: str, obj: dict[str, Any], limit: int, parser: str) -> None:
+    """Raise ``JSON_TOO_DEEP`` if ``obj`` (parsed from ``text``) nests deeper than
+    ``limit``: the first thing checked of an object."""
+    # counting brackets (in C) bounds the depth; walk only when it could be too deep
+    brackets = text.count("{") + (text.count("[") if "[" in text else 0)
+    if brackets > limit and _depth(obj, limit) > limit:
+        raise ParseError(Reason.JSON_TOO_DEEP, f"nesting deeper than {limit}", parser=parser)
 
 
 # The mapping runs once per line, so it is written flat: the fields arrive as one row
@@ -383,7 +388,7 @@ _TOP_MAX = 512  # distinct top-level key sequences
 _PLANS_MAX = 64  # distinct shapes below one top-level key sequence
 _COMPILE_AFTER = 16  # lines of one shape before its plan is compiled to a function
 _COMPILE_MAX_KEYS = 256  # shapes with more keys to fetch or check keep the generic plan
-Builder = Callable[[dict[str, Any], RecordContext, str], "LogEvent | None"]
+Builder = Callable[[dict[str, Any], RecordContext, str, str], "LogEvent | None"]
 
 
 def _containers(prefix: str, keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -475,19 +480,23 @@ class _Plan:
 
 def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
                     attrs: Rest) -> tuple[str, dict[str, Any]] | None:
-    """Python source of ``build(obj, ctx, parser)``: ``_event`` for objects of the shape of
-    ``obj`` (``fields``: the key path of each field the shape's plan found; ``attrs``: what
-    it leaves for attrs), with the code of the fields the shape lacks left out.
+    """Python source of ``build(obj, ctx, parser, text)``: the depth check and ``_event``
+    for objects of the shape of ``obj`` (``text``: the line ``obj`` was parsed from;
+    ``fields``: the key path of each field the shape's plan found; ``attrs``: what it
+    leaves for attrs), with the code of the fields the shape lacks left out.
 
     ``build`` returns None, for the generic path to decide, when ``obj`` has another shape
     below the top level (the top-level keys are the caller's to check) or a null where the
-    plan expects a field. Otherwise it does what ``_event`` does, statement for statement
-    and in the same order (so the same error for a bad line). Keys are passed as
+    plan expects a field. Otherwise it checks the depth as ``JsonLinesParser.parse`` does
+    (unless every value has the flat type the sample's had: the line is then as deep as
+    the shape) and does what ``_event`` does, statement for statement and in the same
+    order (so the same error for a bad line), leaving out the checks of the types the
+    guard made sure of. Keys are passed as
     constants, never written into the source. None when the shape is too large to be
     worth compiling.
     """
     constants: dict[str, Any] = {}
-    code = ["def build(obj, ctx, parser):"]
+    code = ["def build(obj, ctx, parser, text):"]
     nodes: dict[tuple[str, ...], str] = {(): "obj"}
 
     def const(value: Any) -> str:
@@ -495,8 +504,10 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
         constants[name] = value
         return name
 
+    indent = [0]  # added to every depth (1 within the typed body)
+
     def emit(line: str, depth: int = 1) -> None:
-        code.append("    " * depth + line)
+        code.append("    " * (depth + indent[0]) + line)
 
     def construct(var: str, cls: type, global_name: str, values: dict[str, str],
                   depth: int = 1) -> None:
@@ -537,13 +548,175 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
                 emit(f"if type({var}[{const(key)}]) is dict:")
                 emit("return None", 2)
 
-    def rest(var: str, recipe: Rest) -> str:
+    # what goes to attrs: each value kept is fetched into a local (r0, r1...) before
+    # the depth check, which looks at its type; the dict is built from the locals
+    kept: dict[tuple[str, ...], tuple[str, str]] = {}  # key path -> (local, key's name)
+
+    def fetch_rest(path: tuple[str, ...], recipe: Rest) -> None:
+        for key, below in recipe:
+            if below is None:
+                local, name = kept[(*path, key)] = f"r{len(kept)}", const(key)
+                emit(f"{local} = {nodes[path]}[{name}]")
+            else:  # a container of the shape (checked above, so it has a node)
+                fetch_rest((*path, key), below)
+
+    def rest(path: tuple[str, ...], recipe: Rest) -> str:
         items = []
         for key, below in recipe:
-            name = const(key)
-            value = f"{var}[{name}]"
-            items.append(f"{name}: {value if below is None else rest(value, below)}")
+            if below is None:
+                local, name = kept[(*path, key)]
+                items.append(f"{name}: {local}")
+            else:
+                name = containers.get((*path, key)) or containers.setdefault(
+                    (*path, key), const(key))
+                items.append(f"{name}: {rest((*path, key), below)}")
         return "{" + ", ".join(items) + "}"
+
+    containers: dict[tuple[str, ...], str] = {}  # rest(): the name of a container's key
+
+    def body(typed: dict[str, type]) -> None:
+        """``_event`` from the fetched values, known not to be None; ``typed``: the
+        fields whose type is known (from the guard), whose checks are left out."""
+        has = fields.__contains__
+        is_str = {name for name, kind in typed.items() if kind is str}.__contains__
+
+        def text(name: str, var: str, what: str, fast: bool = True) -> None:
+            # _text(), its common case inlined where _event inlines it
+            if not has(name):
+                emit(f"{var} = None")
+            elif is_str(name):
+                emit(f"{var} = v_{name} or None")
+            elif fast:
+                emit(f"{var} = (v_{name} or None) if type(v_{name}) is str else "
+                     f"_text(v_{name}, {what!r}, parser)")
+            else:
+                emit(f"{var} = _text(v_{name}, {what!r}, parser)")
+
+        def number(name: str, var: str, what: str, kept: str) -> None:
+            # _number(), but an int for which ``kept`` holds is kept as it is
+            value, kind = f"v_{name}", typed.get(name)
+            emit(f"{var} = None" if not has(name) else
+                 f"{var} = {value} if {kept} else float({value})" if kind is int else
+                 f"{var} = {value}" if kind is float else
+                 f"{var} = {value} if type({value}) is int and {kept} else float({value}) "
+                 f"if type({value}) is int or type({value}) is float else "
+                 f"_number({value}, {what!r}, parser)")
+
+        if has("ts"):  # epoch_from_iso_utc()'s first lines inlined, then as in _event
+            emit(("" if is_str("ts") else "type(v_ts) is str and ").join((
+                "if ", "len(v_ts) == 24 and v_ts[:19] == (last := _LAST_SECOND[0])[0] "
+                "and (micros := _MILLIS_FLOAT.get(v_ts[19:])) is not None:")))
+            emit("ts = (last[1] + micros) / 1e6", 2)
+            emit("else:")
+            emit("fast = _iso_utc(v_ts)" if is_str("ts") else
+                 "fast = _iso_utc(v_ts) if type(v_ts) is str else None", 2)
+            emit("ts = fast if fast is not None else _timestamp(v_ts, parser)", 2)
+        else:
+            emit("ts = ctx.observed_ts")
+        text("level", "level", "level")
+        if has("severity_number"):
+            emit("number = _number(v_severity_number, 'severity number', parser)")
+            emit("severity = int(number) if 0 < number <= 24 else 0")
+            emit("if severity == 0:")
+            emit("severity = _severity_number(level)", 2)
+        elif has("level"):  # severity_number()'s common case inlined: a usual spelling
+            emit("severity = _SPELLED.get(level) if level is not None else 0")
+            emit("if severity is None:")
+            emit("severity = _severity_number(level)", 2)
+        else:
+            emit("severity = 0")  # severity_number(None)
+        if has("message"):
+            emit("message = v_message")
+            if not is_str("message"):
+                emit("if not isinstance(message, str):")
+                emit("message = _dumps(message).decode()", 2)
+        if not any(map(has, ("status", "method", "path", "latency_ms", "duration_ns"))):
+            emit("http = None")
+        else:  # _http()
+            status_type = typed.get("status")
+            # an int status in range stays an int: int(float(status)) is the same number
+            number("status", "status", "http status", "100 <= v_status <= 999")
+            text("method", "method", "http method")
+            text("path", "path", "http path")
+            if has("latency_ms"):
+                latency_type = typed.get("latency_ms")
+                emit("latency = v_latency_ms" if latency_type is float else
+                     "latency = float(v_latency_ms)" if latency_type is int else
+                     "latency = v_latency_ms if type(v_latency_ms) is float else "
+                     "float(v_latency_ms) if type(v_latency_ms) is int else "
+                     "_number(v_latency_ms, 'latency', parser)")
+            elif has("duration_ns"):
+                emit("latency = _number(v_duration_ns, 'event.duration', parser) / 1e6")
+            else:
+                emit("latency = None")
+            text("client_ip", "client_ip", "client ip", fast=False)
+            # a number status is never None: no test of the four
+            numbered = status_type is int or status_type is float
+            if not numbered:
+                emit("if status is None and method is None and path is None and "
+                     "latency is None:")
+                emit("http = None", 2)
+                emit("else:")
+                indent[0] += 1
+            # an int size that a float holds exactly stays an int (int(float(size)) is it)
+            number("bytes", "size", "bytes", "-_EXACT <= v_bytes <= _EXACT")
+            emit("if not 100 <= status <= 999:" if numbered else
+                 "if status is not None and not 100 <= status <= 999:")
+            emit("raise _ParseError(_BAD_FIELD, f'http status {status:g} out of range', "
+                 "parser=parser)", 2)
+            text("user_agent", "user_agent", "user agent", fast=False)
+            construct("http", HttpInfo, "_HttpInfo", {
+                "method": "method", "path": "path", "route": "None", "protocol": "None",
+                # an int status is in range here: still that int
+                "status": "status" if status_type is int else
+                          "None if status is None else status if type(status) is int "
+                          "else int(status)",
+                "bytes": "None if size is None else size if type(size) is int else int(size)",
+                "duration_ms": "latency", "client_ip": "client_ip", "referrer": "None",
+                "user_agent": "user_agent", "ua": "None"})
+            if not numbered:
+                indent[0] -= 1
+        if not has("message"):
+            emit("message = '' if http is None else "
+                 "f\"{http.method or '-'} {http.path or '-'} {http.status or '-'}\"")
+        text("service", "service", "service")
+        text("host", "host", "host")
+        text("env", "env", "env", fast=False)
+        text("logger", "logger", "logger", fast=False)
+        text("trace_id", "trace_id", "trace id")
+        text("span_id", "span_id", "span id", fast=False)
+        emit(f"attrs = {rest((), attrs)}")
+        emit("event_id = ctx.event_id")
+        if "event_id" in obj:
+            emit(f"supplied_id = obj[{event_id_key()}]")
+            emit("if isinstance(supplied_id, str) and supplied_id:")
+            emit("event_id = supplied_id", 2)
+            emit("attrs.pop('event_id', None)", 2)
+        if "Attributes" in obj:
+            emit("otel_attrs = attrs.pop('Attributes', None)")
+            emit("if isinstance(otel_attrs, dict):")
+            emit("attrs.update(otel_attrs)", 2)
+        errors = [(key, f"v_{name}") for key, name in (
+            ("type", "error_type"), ("message", "error_message"),
+            ("stack_trace", "error_stack")) if has(name)]
+        if errors:
+            emit("attrs['error'] = {"
+                 + ", ".join(f"{key!r}: {var}" for key, var in errors) + "}")
+        construct("event", LogEvent, "_LogEvent", {
+            "event_id": "event_id", "ts": "ts", "observed_ts": "ctx.observed_ts",
+            "service": "service or ctx.service or ctx.source_name or 'unknown'",
+            "message": "message", "severity_number": "severity",
+            "severity_text": "level or (_severity_text(severity) if severity else '')",
+            "host": "host", "env": "env", "source_type": "'kafka'",
+            "source_name": "ctx.source_name", "logger": "logger", "http": "http",
+            "geo": "None", "trace_id": "trace_id", "span_id": "span_id",
+            "template_id": "None", "is_error": "False", "service_meta": "{}",
+            "attrs": "attrs", "parser": "parser", "parsed": "True"})
+        emit("return event")
+
+    def event_id_key() -> str:
+        return containers.get(("event_id",)) or containers.setdefault(
+            ("event_id",), const("event_id"))
 
     unordered: list[str] = []  # containers whose keys are checked by count
     fetched = set(fields.values())
@@ -563,118 +736,51 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     if fields:  # a null where the plan expects a value: the walk decides
         emit(f"if {' or '.join(f'v_{name} is None' for name in fields)}:")
         emit("return None", 2)
-    has = fields.__contains__
-    # from here on, _event with the values known not to be None
-    if has("ts"):  # epoch_from_iso_utc()'s first lines inlined, then the same as _event
-        emit("if type(v_ts) is str and len(v_ts) == 24 and v_ts[:19] == (last := "
-             "_LAST_SECOND[0])[0] and (micros := _MILLIS_FLOAT.get(v_ts[19:])) is not None:")
-        emit("ts = (last[1] + micros) / 1e6", 2)
-        emit("else:")
-        emit("fast = _iso_utc(v_ts) if type(v_ts) is str else None", 2)
-        emit("ts = fast if fast is not None else _timestamp(v_ts, parser)", 2)
-    else:
-        emit("ts = ctx.observed_ts")
-    emit("level = (v_level or None) if type(v_level) is str else _text(v_level, 'level', "
-         "parser)" if has("level") else "level = None")
-    if has("severity_number"):
-        emit("number = _number(v_severity_number, 'severity number', parser)")
-        emit("severity = int(number) if 0 < number <= 24 else 0")
-        emit("if severity == 0:")
-        emit("severity = _severity_number(level)", 2)
-    elif has("level"):  # severity_number()'s common case inlined: a usual spelling
-        emit("severity = _SPELLED.get(level) if level is not None else 0")
-        emit("if severity is None:")
-        emit("severity = _severity_number(level)", 2)
-    else:
-        emit("severity = 0")  # severity_number(None)
-    if has("message"):
-        emit("message = v_message")
-        emit("if not isinstance(message, str):")
-        emit("message = _dumps(message).decode()", 2)
-    if not any(map(has, ("status", "method", "path", "latency_ms", "duration_ns"))):
-        emit("http = None")
-    else:  # _http()
-        # an int status in range stays an int: int(float(status)) is the same number
-        emit("status = v_status if type(v_status) is int and 100 <= v_status <= 999 else "
-             "float(v_status) if type(v_status) is int or type(v_status) is float "
-             "else _number(v_status, 'http status', parser)" if has("status")
-             else "status = None")
-        emit("method = (v_method or None) if type(v_method) is str else _text(v_method, "
-             "'http method', parser)" if has("method") else "method = None")
-        emit("path = (v_path or None) if type(v_path) is str else _text(v_path, "
-             "'http path', parser)" if has("path") else "path = None")
-        if has("latency_ms"):
-            emit("latency = v_latency_ms if type(v_latency_ms) is float else "
-                 "float(v_latency_ms) if type(v_latency_ms) is int else "
-                 "_number(v_latency_ms, 'latency', parser)")
-        elif has("duration_ns"):
-            emit("latency = _number(v_duration_ns, 'event.duration', parser) / 1e6")
-        else:
-            emit("latency = None")
-        emit("client_ip = _text(v_client_ip, 'client ip', parser)" if has("client_ip")
-             else "client_ip = None")
-        emit("if status is None and method is None and path is None and latency is None:")
-        emit("http = None", 2)
-        emit("else:")
-        # an int size that a float holds exactly stays an int (int(float(size)) is it)
-        emit("size = v_bytes if type(v_bytes) is int and -_EXACT <= v_bytes <= _EXACT else "
-             "float(v_bytes) if type(v_bytes) is int or type(v_bytes) is float "
-             "else _number(v_bytes, 'bytes', parser)" if has("bytes") else "size = None", 2)
-        emit("if status is not None and not 100 <= status <= 999:", 2)
-        emit("raise _ParseError(_BAD_FIELD, f'http status {status:g} out of range', "
-             "parser=parser)", 3)
-        emit("user_agent = _text(v_user_agent, 'user agent', parser)" if has("user_agent")
-             else "user_agent = None", 2)
-        construct("http", HttpInfo, "_HttpInfo", {
-            "method": "method", "path": "path", "route": "None", "protocol": "None",
-            "status": "None if status is None else status if type(status) is int "
-                      "else int(status)",
-            "bytes": "None if size is None else size if type(size) is int else int(size)",
-            "duration_ms": "latency", "client_ip": "client_ip", "referrer": "None",
-            "user_agent": "user_agent", "ua": "None"}, 2)
-    if not has("message"):
-        emit("message = '' if http is None else "
-             "f\"{http.method or '-'} {http.path or '-'} {http.status or '-'}\"")
-    emit("service = (v_service or None) if type(v_service) is str else _text(v_service, "
-         "'service', parser)" if has("service") else "service = None")
-    emit("host = (v_host or None) if type(v_host) is str else _text(v_host, 'host', parser)"
-         if has("host") else "host = None")
-    emit("env = _text(v_env, 'env', parser)" if has("env") else "env = None")
-    emit("logger = _text(v_logger, 'logger', parser)" if has("logger") else "logger = None")
-    emit("trace_id = (v_trace_id or None) if type(v_trace_id) is str else _text(v_trace_id, "
-         "'trace id', parser)" if has("trace_id") else "trace_id = None")
-    emit("span_id = _text(v_span_id, 'span id', parser)" if has("span_id")
-         else "span_id = None")
-    emit(f"attrs = {rest('obj', attrs)}")
-    emit("event_id = ctx.event_id")
-    if "event_id" in obj:
-        emit(f"supplied_id = obj[{const('event_id')}]")
-        emit("if isinstance(supplied_id, str) and supplied_id:")
-        emit("event_id = supplied_id", 2)
-        emit("attrs.pop('event_id', None)", 2)
-    if "Attributes" in obj:
-        emit("otel_attrs = attrs.pop('Attributes', None)")
-        emit("if isinstance(otel_attrs, dict):")
-        emit("attrs.update(otel_attrs)", 2)
-    errors = [(key, f"v_{name}") for key, name in (
-        ("type", "error_type"), ("message", "error_message"), ("stack_trace", "error_stack"))
-        if has(name)]
-    if errors:
-        emit("attrs['error'] = {" + ", ".join(f"{key!r}: {var}" for key, var in errors) + "}")
-    construct("event", LogEvent, "_LogEvent", {
-        "event_id": "event_id", "ts": "ts", "observed_ts": "ctx.observed_ts",
-        "service": "service or ctx.service or ctx.source_name or 'unknown'",
-        "message": "message", "severity_number": "severity",
-        "severity_text": "level or (_severity_text(severity) if severity else '')",
-        "host": "host", "env": "env", "source_type": "'kafka'",
-        "source_name": "ctx.source_name", "logger": "logger", "http": "http", "geo": "None",
-        "trace_id": "trace_id", "span_id": "span_id", "template_id": "None",
-        "is_error": "False", "service_meta": "{}", "attrs": "attrs", "parser": "parser",
-        "parsed": "True"})
-    emit("return event")
+    # the depth: when every value of the objects the shape checks is such an object or
+    # of a flat type, the line is as deep as the shape and needs no bracket count. The
+    # values of such a line have the types the sample's had: the body that follows
+    # (typed) leaves out the checks of their types
+    fetch_rest((), attrs)
+    local_at = {key_path: f"v_{name}" for name, key_path in fields.items()}
+    local_at.update((path, local) for path, (local, _) in kept.items())
+    guard: list[str | None] = []
+    for path, var in list(nodes.items()):
+        for key, value in _at(obj, path).items():
+            if (*path, key) in nodes:
+                continue
+            local = local_at.get((*path, key))
+            if local is None:  # neither a field nor kept (a second alias of a field)
+                local = local_at[(*path, key)] = f"x{len(local_at)}"
+                emit(f"{local} = {var}[{const(key)}]")
+            guard.append(_flat_guard(local, value))
+    if None not in guard:
+        emit("if " + "".join(f"{check} and " for check in guard)
+             + f"ctx.max_json_depth >= {1 + max(map(len, nodes))}:")
+        indent[0] = 1
+        body({name: type(_at(obj, key_path)) for name, key_path in fields.items()})
+        indent[0] = 0
+    emit("_check_depth(text, obj, ctx.max_json_depth, parser)")
+    body({})
     if len(constants) > _COMPILE_MAX_KEYS:
         return None
     return "\n".join(code) + "\n", constants
+
+
+def _at(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at key ``path``."""
+    value: Any = obj
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _flat_guard(local: str, sample: Any) -> str | None:
+    """A check that ``local`` is of the type of ``sample``, a flat type; None when
+    ``sample`` is an object or a list."""
+    if sample is None:
+        return f"{local} is None"
+    kind = type(sample)
+    return f"type({local}) is {kind.__name__}" if kind in (str, int, float, bool) else None
 
 
 def _keeps(attrs: Rest, path: tuple[str, ...]) -> bool:
@@ -710,6 +816,7 @@ _BUILDER_GLOBALS: dict[str, Any] = {
     "_timestamp": _timestamp, "_text": _text,
     "_number": _number, "_severity_number": severity_number,
     "_severity_text": severity_text, "_dumps": orjson.dumps, "_HttpInfo": HttpInfo,
+    "_check_depth": _check_depth,
     "_LogEvent": LogEvent, "_ParseError": ParseError, "_BAD_FIELD": Reason.BAD_FIELD,
     "_SPELLED": _SPELLED, "_new": object.__new__, "_EXACT": 2 ** 53,
 }

@@ -29,6 +29,17 @@ GROUPS: dict[str, list[str]] = {
     "generator": [APP.format(ms=i, level=level, i=i, status=status)
                   for i, (level, status) in enumerate(
                       [("INFO", 200), ("WARN", 429), ("ERROR", 502), ("info", 304)])],
+    # the same shape and types, empty strings (fields left empty) and numbers at their
+    # edges: the compiled plan's typed body
+    "generator-edges": [
+        APP.format(ms=i, level="INFO", i=i, status=status).replace(f'"{old}"', '""')
+        for i, (old, status) in enumerate([
+            ("INFO", 200), ("checkout", 99), (f"checkout-{2}", 1000), (f"{3:032x}", 100),
+            ("GET", 999), (f"/api/cart/{5}", 200), (f"user {6} refreshed", 404)])]
+    + [APP.format(ms=7, level="INFO", i=7, status=200).replace('"bytes":7', f'"bytes":{n}')
+       for n in (2**53, 2**53 + 1, -2**53 - 1, 2**63)]
+    + [APP.format(ms=8, level="INFO", i=8, status=200).replace('8.5', '8'),  # int latency
+       APP.format(ms=8, level="INFO", i=8, status=200).replace('"status":200', '"status":2e2')],
     # same top-level keys; http is another shape, not an object, or null
     "generator-variants": [
         APP.format(ms=5, level="INFO", i=5, status=200).replace(
@@ -87,10 +98,10 @@ GROUPS: dict[str, list[str]] = {
 }
 
 
-def outcome(line: str) -> Any:
+def outcome(line: str, ctx: RecordContext = CTX) -> Any:
     """The event (compared field by field, nested objects too), or the parse error."""
     try:
-        return P.parse(line, CTX)
+        return P.parse(line, ctx)
     except ParseError as exc:
         return (exc.reason, exc.detail)
 
@@ -258,3 +269,46 @@ def test_nested_key_order(first: int) -> None:
     compiled."""
     lines = [_NESTED_ORDER[first], *_NESTED_ORDER[:first], *_NESTED_ORDER[first + 1:]]
     map_like_the_walk(lines, json_lines._COMPILE_AFTER + 2)
+
+
+# ------------------------------------------------------------------ depth
+
+_DEEP = "[" * 5 + "1" + "]" * 5  # a list 5 deep
+_OBJ5 = '{"a":' * 4 + "{}" + "}" * 4  # an object 5 deep
+# (template, a flat value, deep values); {v} takes each value in turn
+_DEPTH_SHAPES = [
+    ('{"ts":"2026-11-22T04:00:00.000Z","msg":{v},"level":"INFO","http":{"status":200}}',
+     '"m"', [_DEEP, _OBJ5]),  # a field
+    ('{"msg":"m","http":{"status":200,"path":{v}}}', '"/a"', [_DEEP, _OBJ5]),  # nested
+    ('{"msg":"m","extra":{v},"http":{"status":200}}', "1", [_DEEP, _OBJ5, "[]"]),  # attrs
+    ('{"msg":"m","http":{"status":200,"x":{v}}}', "null", [_DEEP, _OBJ5]),  # nested attrs
+    # the second alias of one path (the first wins, the second is dropped unread)
+    ('{"msg":"m","http.status":200,"http":{"status":{v}}}', "404", [_DEEP, _OBJ5]),
+    ('{"msg":"m","http":{"status":200},"http.status":{v}}', "404", [_DEEP, _OBJ5]),
+    ('{"msg":{v}}', '"m"', [_DEEP, "[]"]),  # flat
+    ('{"msg":"m","tags":{v}}', "[1]", [_DEEP, _OBJ5]),  # a list in every line
+    ('{"msg":"m","http":{"status":200,"x":{v}}}', '{"y":1}', [_OBJ5, _DEEP]),
+    ('{"msg":"m","level":{v}}', '"INFO"', [_DEEP, "[1]", "true"]),  # and a bad field
+]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 6, 16])
+@pytest.mark.parametrize("shape", range(len(_DEPTH_SHAPES)))
+def test_depth_of_compiled_shapes(shape: int, limit: int) -> None:
+    """A compiled shape counts brackets only when a value it does not know as an
+    object of the shape is not of a flat type: lines of the shape with deep values
+    anywhere, or with a limit below the shape's depth, get the walk's outcome."""
+    template, flat, deep = _DEPTH_SHAPES[shape]
+    ctx = CTX._replace(max_json_depth=limit)
+    lines = [template.replace("{v}", value) for value in (flat, *deep)]
+    expected = []
+    for line in lines:
+        json_lines._TOP.clear()
+        expected.append(outcome(line, ctx))
+    json_lines._TOP.clear()
+    for _ in range(json_lines._COMPILE_AFTER + 4):  # compiled from the flat line
+        outcome(lines[0])
+    assert json_lines._TOP[tuple(json.loads(lines[0]))].build is not None
+    for line, want in zip(lines, expected, strict=True):
+        got = outcome(line, ctx)
+        assert got == want and repr(got) == repr(want), line
