@@ -131,6 +131,9 @@ def store(event: LogEvent, fields: Mapping[str, Any]) -> None:
 
 class ExtractEnricher:
     name = "extract"
+    # enrich()'s first return, negated (see base.py): an HTTP event without a program
+    runs_if = ("not (event.attrs.get('program') is None and event.http is not None "
+               "and not self.extractors)")
 
     def __init__(self, *, extractors: Sequence[Any] = (), builtin: bool = True,
                  detect_by_shape: bool = True,

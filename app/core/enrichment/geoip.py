@@ -137,6 +137,9 @@ def public_address(text: str) -> str | None:
 
 class GeoIpEnricher:
     name = "geoip"
+    # enrich()'s first returns, negated (see base.py): no client or source address
+    runs_if = ("(event.http is not None and event.http.client_ip) "
+               "or event.attrs.get('source_ip')")
 
     def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE,
                  database: str = DEFAULT_DATABASE, trust_forwarded_for: bool = False,

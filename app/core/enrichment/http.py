@@ -76,6 +76,8 @@ def template_route(path: str) -> str:
 
 class HttpEnricher:
     name = "http"
+    # enrich()'s first returns, negated (see base.py): no path
+    runs_if = "event.http is not None and event.http.path"
 
     def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.cache_size = cache_size

@@ -68,6 +68,8 @@ class ServiceDirectory:
 
 class ServiceMetaEnricher:
     name = "service_meta"
+    # enrich()'s returns, negated (see base.py): a str service the snapshot lacks
+    runs_if = "type(event.service) is not str or event.service in self.directory._state[1]"
 
     def __init__(self, directory: ServiceDirectory | None = None) -> None:
         self.directory = directory if directory is not None else ServiceDirectory()

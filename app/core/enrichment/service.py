@@ -76,6 +76,9 @@ def _usable(value: Any) -> str | None:
 
 class ServiceEnricher:
     name = "service"
+    # enrich()'s first return, negated (see base.py): the parser named the service
+    runs_if = ("not (event.service and event.service != 'unknown' "
+               "and event.service != event.source_name)")
 
     def __init__(self, *, fields: Sequence[str] = DEFAULT_FIELDS,
                  sources: Mapping[str, str] | None = None,

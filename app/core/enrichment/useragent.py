@@ -45,6 +45,8 @@ def make_parser() -> Callable[[str], UaTuple]:
 
 class UserAgentEnricher:
     name = "useragent"
+    # enrich()'s first returns, negated (see base.py): no user agent
+    runs_if = "event.http is not None and event.http.user_agent is not None"
 
     def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE,
                  max_length: int = DEFAULT_MAX_LENGTH,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -100,14 +102,15 @@ def default_pipeline() -> EnrichmentPipeline:
 
 texts = st.text(max_size=80)
 maybe_texts = st.none() | texts
-attr_values = st.one_of(texts, st.integers(), st.none(), st.lists(texts, max_size=2),
-                        st.dictionaries(texts, texts, max_size=2))
+addresses = st.sampled_from(["8.8.8.8", "2001:4860:4860::8888", "10.0.0.1", "", "-"])
+attr_values = st.one_of(texts, addresses, st.integers(), st.none(),
+                        st.lists(texts, max_size=2), st.dictionaries(texts, texts, max_size=2))
 http_infos = st.builds(
     HttpInfo, method=maybe_texts, path=maybe_texts, protocol=maybe_texts,
-    status=st.none() | st.integers(-1000, 1000), client_ip=maybe_texts,
+    status=st.none() | st.integers(-1000, 1000), client_ip=maybe_texts | addresses,
     referrer=maybe_texts,
     # bounded: a cache miss of the pure-Python UA parser costs up to a few ms
-    user_agent=st.none() | st.text(max_size=40),
+    user_agent=st.none() | st.text(max_size=40) | st.sampled_from(["curl/8.4.0", "-"]),
 )
 events = st.builds(
     make_event,
@@ -157,3 +160,72 @@ def test_pipeline_raises_nothing_but_enrichment_error(event: LogEvent) -> None:
         assert exc.enricher == "flaky" and calls == ["first"]
     else:
         assert calls == ["first", "last"]
+
+
+# ------------------------------------------------------------------ runs_if
+@pytest.fixture(scope="module")
+def plain_pipeline() -> EnrichmentPipeline:
+    return build_pipeline(list(DEFAULT_ENRICHERS))  # no extractors, empty directory
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event=events, program=st.sampled_from([None, "sshd", "sudo", "app", "x"]),
+       service=st.sampled_from([None, "api", "unknown", ""]))
+def test_runs_if_is_false_only_where_enrich_changes_nothing(
+        default_pipeline: EnrichmentPipeline, plain_pipeline: EnrichmentPipeline,
+        event: LogEvent, program: str | None, service: str | None) -> None:
+    """Each built-in enricher's ``runs_if``: where it is false, ``enrich`` leaves the
+    event as it was (with and without user extractors, a directory entry...)."""
+    if program is not None:
+        event.attrs["program"] = program
+    if service is not None:
+        event.service = service
+    for pipeline in (default_pipeline, plain_pipeline):
+        for enricher in pipeline.enrichers:
+            condition = getattr(enricher, "runs_if", None)
+            if condition is None or eval(condition, {"event": event, "self": enricher}):
+                enricher.enrich(event)  # as the pipeline would: the next sees its work
+                continue
+            before = copy.deepcopy(event)
+            enricher.enrich(event)
+            assert event == before, enricher.name
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event=events)
+def test_compiled_run_does_what_calling_each_enricher_does(
+        default_pipeline: EnrichmentPipeline, event: LogEvent) -> None:
+    twin = copy.deepcopy(event)
+    default_pipeline.run(event)
+    for enricher in default_pipeline.enrichers:
+        enricher.enrich(twin)
+    assert event == twin
+
+
+def test_runs_if_is_checked() -> None:
+    class Guarded(Recorder):
+        def __init__(self, runs_if: str, calls: list[str]) -> None:
+            super().__init__("g", calls)
+            self.runs_if = runs_if
+
+    calls: list[str] = []
+    pipeline = EnrichmentPipeline([Guarded("event.service == self.name", calls)])
+    pipeline.run(make_event(service="x"))
+    pipeline.run(make_event(service="g"))
+    assert calls == ["g"]
+    for bad, why in [("event.", "not an expression"), ("os.getpid()", "not 'os'"),
+                     ("(x := 1)", "bind"), ("event; 1", "not an expression")]:
+        with pytest.raises(ValueError, match=why):
+            EnrichmentPipeline([Guarded(bad, calls)])
+
+
+def test_a_failing_runs_if_names_its_enricher() -> None:
+    class Guarded(Recorder):
+        runs_if = "event.attrs['missing']"
+
+    calls: list[str] = []
+    pipeline = EnrichmentPipeline([Recorder("a", calls), Guarded("g", calls)])
+    with pytest.raises(EnrichmentError) as info:
+        pipeline.run(make_event())
+    assert info.value.enricher == "g" and "KeyError" in info.value.detail
+    assert calls == ["a"]

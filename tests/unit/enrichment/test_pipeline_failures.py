@@ -1,7 +1,8 @@
 """EnrichmentPipeline names the enricher that failed, whichever way its steps are built.
 
-``run`` wraps the whole loop in one ``try`` and finds the failing step afterwards, by
-identity: steps whose ``enrich`` is the very same callable must still be told apart.
+``run`` wraps all steps in one ``try`` and finds the failing step afterwards, by the
+line that raised: steps whose ``enrich`` is the very same callable must still be told
+apart.
 """
 
 from __future__ import annotations
