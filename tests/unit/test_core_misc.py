@@ -29,6 +29,33 @@ def test_event_id_recipe() -> None:
     assert event_id("logs.raw", 3, 5) == "f547ded07aaaac8f7f6d454907c8f6b4"  # pinned
 
 
+def test_event_id_recipe_across_partitions() -> None:
+    """Random records of interleaved partitions (the last prefix used, the per-partition
+    cache, a cleared cache) and odd numbers (huge, negative, bool, int subclass): the
+    recipe's digest each time."""
+    import enum
+    import random
+    from hashlib import blake2b
+
+    from app.core import ids
+
+    class Kind(enum.IntEnum):
+        ONE = 1
+
+    rng = random.Random(5)
+    numbers = [0, 1, 7, 2**63, -1, True, Kind.ONE, 10**30]
+    for _ in range(2000):
+        topic = rng.choice(["logs.raw", "t\u00fc", "", "logs.raw2"])
+        partition = rng.choice([0, 1, 11])
+        offset = rng.choice([*numbers, rng.randrange(10**12)])
+        index = rng.choice([*numbers, rng.randrange(100)])
+        if rng.random() < 0.05:
+            ids._PREFIXES.clear()
+        recipe = f"{topic}\x00{partition}\x00{offset}\x00{index}".encode()
+        assert event_id(topic, partition, offset, index) == blake2b(
+            recipe, digest_size=16).hexdigest(), (topic, partition, offset, index)
+
+
 def test_iso_rendering_has_milliseconds_and_z() -> None:
     assert iso_utc(1_700_000_000.1234) == "2023-11-14T22:13:20.123Z"
 
