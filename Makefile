@@ -69,7 +69,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 types: install
-	$(VENV)/bin/mypy app agents tables web
+	$(VENV)/bin/mypy app agents tables web bench
 
 contracts: install
 	$(VENV)/bin/lint-imports

@@ -31,6 +31,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench_pipeline import generate, to_traffic  # noqa: E402  (bench/, the script's directory)
+
 from app import wiring  # noqa: E402
 from app.cli import tune_gc  # noqa: E402
 from app.core.eventbatch import (  # noqa: E402
@@ -44,7 +46,6 @@ from app.core.ingest import IngestResult, RawMessage, ingest_message  # noqa: E4
 from app.core.windows.book import PartitionMark, fold_messages  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
 from app.settings import load_settings  # noqa: E402
-from bench.bench_pipeline import generate, to_traffic  # noqa: E402
 
 PARTITIONS = 8
 

@@ -261,8 +261,9 @@ async def wait_folded(subject: Subject, web: str, want: int, timeout: float) -> 
     folded = 0.0
     while time.monotonic() - started < timeout:
         subject.alive()
-        folded = await asyncio.to_thread(metric, web, "logwarden_records_in_total",
-                                         '{agent="aggregate"}') or 0.0
+        value = await asyncio.to_thread(metric, web, "logwarden_records_in_total",
+                                        '{agent="aggregate"}')
+        folded = value or 0.0
         if folded >= want:
             return time.monotonic() - started
         await asyncio.sleep(0.5)
