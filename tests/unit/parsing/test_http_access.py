@@ -61,3 +61,52 @@ def test_failures(line: str, reason: Reason) -> None:
 
 def test_alias_names_are_reported() -> None:
     assert HttpAccessParser("nginx_main").parse(BASE, CTX).parser == "nginx_main"
+
+
+# --- the no-backslash regex (_HEAD_PLAIN) against the general one (_HEAD) ---------------
+
+_PIECES = ("192.0.2.1", "2001:db8::1", " ", "  ", "-", "frank", "[", "]",
+           "[22/Nov/2026:04:00:00 +0000]", "[10/Oct/2000:13:55:36 -0700]", '"', '""',
+           '"GET / HTTP/1.1"', '"GET /a b HTTP/1.1"', '"-"', "200", "404", "9999", "512",
+           "0.250", "1234", "rt=0.032", 'uct="0.001"', "\\", '\\"', "\t", "\n", "x",
+           '"Mozilla/5.0 (X11)"', '"203.0.113.5, 10.0.0.1"', "é", "=", ".")
+_GOOD = '192.0.2.1 - - [22/Nov/2026:04:00:00 +0000] "GET /a HTTP/1.1" 200 512'
+
+
+def _outcome(parser: HttpAccessParser, line: str) -> object:
+    try:
+        return parser.parse(line, CTX)
+    except ParseError as exc:
+        return (exc.reason, str(exc))
+
+
+def _random_lines(seed: int, count: int) -> list[str]:
+    import random
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        parts = [rng.choice(_PIECES) for _ in range(rng.randrange(0, 12))]
+        if rng.random() < 0.7:  # mostly well-formed heads, odd tails
+            parts.insert(0, _GOOD + rng.choice(("", " ")))
+        lines.append("".join(parts))
+    return lines
+
+
+def test_plain_regex_matches_as_the_general_one() -> None:
+    from app.core.parsing import http_access
+    for line in _random_lines(1, 20_000):
+        if "\\" in line:
+            continue
+        plain, general = http_access._HEAD_PLAIN.match(line), http_access._HEAD.match(line)
+        assert (plain is None) == (general is None), line
+        if plain is not None and general is not None:
+            assert plain.groups() == general.groups(), line
+
+
+def test_parse_equals_parse_with_the_general_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.parsing import http_access
+    lines = _random_lines(2, 5_000)
+    fast = [_outcome(HttpAccessParser(), line) for line in lines]
+    monkeypatch.setattr(http_access, "_HEAD_PLAIN", http_access._HEAD)
+    slow = [_outcome(HttpAccessParser(), line) for line in lines]
+    assert fast == slow
