@@ -76,9 +76,12 @@ def _usable(value: Any) -> str | None:
 
 class ServiceEnricher:
     name = "service"
-    # enrich()'s first return, negated (see base.py): the parser named the service
+    # enrich()'s returns without a change, negated (see base.py): the parser named the
+    # service; or a service is set and resolve() has nothing to look at (no attrs, no
+    # sources, no host patterns: an access line keyed by its host)
     runs_if = ("not (event.service and event.service != 'unknown' "
-               "and event.service != event.source_name)")
+               "and event.service != event.source_name) "
+               "and (event.attrs or self.sources or self.host_patterns or not event.service)")
 
     def __init__(self, *, fields: Sequence[str] = DEFAULT_FIELDS,
                  sources: Mapping[str, str] | None = None,

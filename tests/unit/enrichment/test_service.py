@@ -86,3 +86,29 @@ def test_config_shapes_and_errors() -> None:
         ServiceEnricher.from_config({"sources": {"a": 1}})
     with pytest.raises(ValueError, match="unknown option"):
         ServiceEnricher.from_config({"host_pattern": []})
+
+
+def test_runs_if_is_false_only_where_enrich_changes_nothing() -> None:
+    """The service named after the source (an access line keyed by its host), no attrs:
+    runs_if is false without sources or host patterns, and enrich then does nothing."""
+    import copy
+    import itertools
+
+    services = ["", "unknown", "web-1", "api", "edge-lb", "db-host-7"]
+    sources = [None, "", "web-1", "edge-lb", "db-host-7", "api"]
+    hosts = [None, "", "web-1", "ip-10-0-0-1.eu-west-1.compute"]
+    attrs: list[dict[str, object]] = [{}, {"x": 1}, {"service": "billing"}, {"app": " "}]
+    enrichers = [ENRICHER, ServiceEnricher(), ServiceEnricher(sources={"edge-lb": "gw"}),
+                 ServiceEnricher(host_patterns=[(r"^(?P<svc>[a-z-]+)-\d+$", "{svc}")])]
+    skipped = 0
+    for enricher, service, source, host, extra in itertools.product(
+            enrichers, services, sources, hosts, attrs):
+        event = make_event(service=service, source_name=source, host=host,
+                           attrs=dict(extra))
+        if eval(enricher.runs_if, {"event": event, "self": enricher}):
+            continue
+        skipped += 1
+        before = copy.deepcopy(event)
+        enricher.enrich(event)
+        assert event == before, (service, source, host, extra)
+    assert skipped > 100
