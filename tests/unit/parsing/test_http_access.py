@@ -110,3 +110,30 @@ def test_parse_equals_parse_with_the_general_regex(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(http_access, "_HEAD_PLAIN", http_access._HEAD)
     slow = [_outcome(HttpAccessParser(), line) for line in lines]
     assert fast == slow
+
+
+def test_status_lookup_equals_int() -> None:
+    """The status table (three ASCII digits) against int(): every status, and digits of
+    other scripts, which the regex's \\d also matches."""
+    from app.core.parsing.http_access import _SEVERITY
+    statuses = [f"{status:03d}" for status in range(1000)]
+    statuses += ["\u0662\u0660\u0660", "\uff15\uff10\uff13", "\u0664\u0660\u0664"]
+    for text in statuses:
+        line = f'192.0.2.1 - - [22/Nov/2026:04:00:00 +0000] "GET / HTTP/1.1" {text} 5'
+        event = P.parse(line, CTX)
+        assert event.http is not None and event.http.status == int(text)
+        assert (event.severity_number, event.severity_text) == _SEVERITY[int(text)]
+
+
+def test_timestamps_of_a_long_lived_parser_equal_a_fresh_parsers() -> None:
+    """The inlined one-entry time cache: lines in any order of a few seconds, bad ones
+    among them, parsed by one parser and each by a new one."""
+    import random
+    rng = random.Random(3)
+    stamps = ["22/Nov/2026:04:00:00 +0000", "22/Nov/2026:04:00:01 +0000",
+              "22/Nov/2026:04:00:00 -0700", "31/Feb/2026:04:00:00 +0000",
+              "22/Nov/2026:04:00:00 +00x0", "10/Oct/2000:13:55:36 -0700"]
+    kept = HttpAccessParser()
+    for _ in range(2_000):
+        line = (f'192.0.2.1 - - [{rng.choice(stamps)}] "GET / HTTP/1.1" 200 5')
+        assert _outcome(kept, line) == _outcome(HttpAccessParser(), line), line
