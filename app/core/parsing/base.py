@@ -35,3 +35,15 @@ class Parser(Protocol):
     name: str
 
     def parse(self, text: str, ctx: RecordContext) -> LogEvent: ...
+
+
+def stores_fields_only(cls: type, names: tuple[str, ...]) -> bool:
+    """Whether ``object.__new__(cls)`` and one store per slot build what
+    ``cls(*values)`` builds: a slotted dataclass, not frozen, without ``__post_init__``,
+    whose fields and slots are ``names`` in that order (its generated ``__init__`` then
+    only stores them; a caller storing each of ``names`` skips the ``__init__`` call)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    fields = getattr(cls, "__dataclass_fields__", None)
+    return (params is not None and params.init and not params.frozen
+            and not hasattr(cls, "__post_init__") and fields is not None
+            and tuple(getattr(cls, "__slots__", ())) == names and tuple(fields) == names)

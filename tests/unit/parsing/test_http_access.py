@@ -137,3 +137,25 @@ def test_timestamps_of_a_long_lived_parser_equal_a_fresh_parsers() -> None:
     for _ in range(2_000):
         line = (f'192.0.2.1 - - [{rng.choice(stamps)}] "GET / HTTP/1.1" 200 5')
         assert _outcome(kept, line) == _outcome(HttpAccessParser(), line), line
+
+
+def test_events_built_slot_by_slot_equal_constructed_ones() -> None:
+    """parse() stores each field of HttpInfo and LogEvent itself: every slot is set
+    (a missing one would raise here) and the event equals one its constructor builds."""
+    import dataclasses
+
+    from app.core.events import LogEvent
+    lines = [line for line in _random_lines(4, 3_000)]
+    lines += [BASE, BASE + f' "-" "{UA}" "203.0.113.5" 0.250', BASE + ' "r" "-" rt=0.1 "x"']
+    built = 0
+    for line in lines:
+        event = _outcome(P, line)
+        if not isinstance(event, LogEvent):
+            continue
+        built += 1
+        assert event.http is not None
+        http = dataclasses.replace(event.http)
+        assert dataclasses.replace(event, http=http) == event
+        assert [getattr(http, f.name) for f in dataclasses.fields(http)] == [
+            getattr(event.http, f.name) for f in dataclasses.fields(http)]
+    assert built > 100
