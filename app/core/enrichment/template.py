@@ -99,12 +99,21 @@ class TemplateEnricher:
         # a new message is looked up by ``cache_key`` in a second cache, as messages
         # that differ in their numbers only (request ids, ports) share a template
         by_key = lru_cache(maxsize=cache_size)(_masked_with_id_of_key)
+        #: message -> (template, id): a plain dict, emptied when full (a hit, the common
+        #: case per event, is one lookup, less than an lru_cache call)
+        messages: dict[str, tuple[str, str]] = {}
+        self._messages = messages
 
-        def of_new_message(message: str) -> tuple[str, str]:
-            return by_key(cache_key(message))
+        def template(message: str) -> tuple[str, str]:
+            found = messages.get(message)
+            if found is None:
+                found = by_key(cache_key(message))
+                if len(messages) >= cache_size:
+                    messages.clear()
+                messages[message] = found
+            return found
 
-        self._template: Callable[[str], tuple[str, str]] = lru_cache(maxsize=cache_size)(
-            of_new_message)
+        self._template: Callable[[str], tuple[str, str]] = template
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> TemplateEnricher:
@@ -125,7 +134,9 @@ class TemplateEnricher:
             return
         if len(message) > self.max_length:
             message = message[:self.max_length]
-        template, tid = self._template(message)
+        # self._template(message), its hit inlined
+        found = self._messages.get(message)
+        template, tid = found if found is not None else self._template(message)
         event.template_id = tid
         if self.store_template:
             event.attrs["template"] = template

@@ -82,3 +82,30 @@ def test_messages_differing_only_in_a_number_share_the_template(
 def test_config() -> None:
     with pytest.raises(ValueError, match="unknown option"):
         TemplateEnricher.from_config({"store": True})
+
+
+def test_cached_templates_equal_the_uncached_mask() -> None:
+    """The message cache (a dict emptied when full) in front of the key cache: repeated
+    and new messages, small caches that fill, against mask() and template_id()."""
+    import random
+    rng = random.Random(5)
+    words = ["GET", "/api/orders/", "42", "7", "HTTP/1.1", "user", "a@b.io", "'x'",
+             "10.0.0.1", "é", " ", "deadbeef12", "", "-"]
+    messages = ["".join(rng.choice(words) for _ in range(rng.randrange(1, 6)))
+                for _ in range(300)]
+    for cache_size, max_length in ((1, 1024), (7, 1024), (10_000, 12)):
+        enricher = TemplateEnricher(store_template=True, cache_size=cache_size,
+                                    max_length=max_length)
+        for _ in range(3_000):
+            message = rng.choice(messages)
+            event = LogEvent(event_id="e", ts=0.0, observed_ts=0.0, service="s",
+                             message=message)
+            enricher.enrich(event)
+            if not message:
+                assert event.template_id is None
+                continue
+            expected = mask(message[:max_length])
+            assert event.attrs["template"] == expected
+            assert event.template_id == template_id(expected)
+            assert enricher.template(message) == (expected, template_id(expected))
+        assert len(enricher._messages) <= cache_size
