@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, TypeGuard
 
+from app.core.enrichment.base import remember
 from app.core.enrichment.geoip_table import CountryTable
 from app.core.enrichment.options import Options
 from app.core.events import GeoInfo, LogEvent
@@ -34,6 +35,7 @@ DEFAULT_CACHE_SIZE = 10_000
 DEFAULT_DATABASE = "geoip2fast-ipv6.dat.gz"  # IPv4 + IPv6 countries, in the wheel
 
 GeoTuple = tuple[str, str | None]  # country (ISO alpha-2), city
+_MISSING: Any = object()  # not in GeoIpEnricher._seen
 Lookup = Callable[[str], GeoTuple | None]  # a public address → geo, None when unknown
 
 
@@ -151,8 +153,12 @@ class GeoIpEnricher:
             address = public_address(text)
             return raw(address) if address is not None else None
 
+        self.cache_size = cache_size
         self._resolve: Callable[[str], GeoTuple | None] = lru_cache(maxsize=cache_size)(
             resolve)
+        #: address text (at most 64 characters) -> geo or None: a plain dict, emptied
+        #: when full, in front of the LRU cache (a hit is one lookup)
+        self._seen: dict[str, GeoTuple | None] = {}
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> GeoIpEnricher:
@@ -180,7 +186,11 @@ class GeoIpEnricher:
             ip = event.attrs.get("source_ip")
             if not ip or (type(ip) is not str and not isinstance(ip, str)):
                 return
-        found = self._resolve(ip if len(ip) <= 64 else ip[:64])
+        if len(ip) > 64:
+            ip = ip[:64]
+        found = self._seen.get(ip, _MISSING)
+        if found is _MISSING:
+            found = remember(self._seen, ip, self._resolve(ip), self.cache_size)
         if found is None and self.trust_forwarded_for:
             forwarded = event.attrs.get("forwarded_for")
             if isinstance(forwarded, str) and forwarded:

@@ -14,6 +14,7 @@ from typing import Any
 
 import ua_parser
 
+from app.core.enrichment.base import remember
 from app.core.enrichment.options import Options
 from app.core.events import LogEvent, UserAgentInfo
 
@@ -52,8 +53,12 @@ class UserAgentEnricher:
                  max_length: int = DEFAULT_MAX_LENGTH,
                  parse: Callable[[str], UaTuple] | None = None) -> None:
         self.max_length = max_length
+        self.cache_size = cache_size
         self._parse: Callable[[str], UaTuple] = lru_cache(maxsize=cache_size)(
             parse or make_parser())
+        #: UA string (cut at max_length) -> tuple: a plain dict, emptied when full, in
+        #: front of the LRU cache (a hit, the common case per event, is one lookup)
+        self._seen: dict[str, UaTuple] = {}
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> UserAgentEnricher:
@@ -83,5 +88,8 @@ class UserAgentEnricher:
             return
         if len(ua) > self.max_length:
             ua = ua[:self.max_length]
+        found = self._seen.get(ua)
+        if found is None:
+            found = remember(self._seen, ua, self._parse(ua), self.cache_size)
         # a fresh object per event: the cached tuple is shared, the event's copy is not
-        http.ua = UserAgentInfo(*self._parse(ua))
+        http.ua = UserAgentInfo(*found)

@@ -95,3 +95,29 @@ def test_config() -> None:
         GeoIpEnricher.from_config({"db": "x"})
     with pytest.raises(ValueError, match="must be bool"):
         GeoIpEnricher.from_config({"trust_forwarded_for": "yes"})
+
+
+def test_cached_lookups_equal_uncached_ones() -> None:
+    """The dict in front of the LRU cache (emptied when full): addresses repeated, public
+    and not, long ones, forwarded-for, against the lookup called every time."""
+    import random
+
+    def lookup(ip: str) -> tuple[str, str | None] | None:
+        return None if ip.endswith("7") else (ip[:2].upper(), ip[-1] if ip[-1] > "4" else None)
+
+    rng = random.Random(6)
+    ips = [f"{rng.randrange(1, 224)}.{rng.randrange(256)}.0.{rng.randrange(256)}"
+           for _ in range(60)]
+    ips += ["10.0.0.1", "", "-", "not an ip", "8.8.8.8" + " " * 70, "2001:4860::1"]
+    for cache_size, trust in ((1, False), (5, True), (10_000, True)):
+        cached = GeoIpEnricher(cache_size=cache_size, trust_forwarded_for=trust,
+                               lookup=lookup)
+        for _ in range(2_000):
+            ip = rng.choice(ips)
+            attrs = {"forwarded_for": rng.choice(ips)} if rng.random() < 0.5 else {}
+            event = make_event(ip, **attrs)
+            fresh = make_event(ip, **attrs)
+            cached.enrich(event)
+            GeoIpEnricher(trust_forwarded_for=trust, lookup=lookup).enrich(fresh)
+            assert event == fresh, (ip, attrs)
+        assert len(cached._seen) <= cache_size

@@ -74,3 +74,29 @@ def test_config() -> None:
     assert enricher._parse.cache_info().maxsize == 3  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="unknown option"):
         UserAgentEnricher.from_config({"cache": 3})
+
+
+def test_cached_parses_equal_uncached_ones() -> None:
+    """The dict in front of the LRU cache (emptied when full) against a parse per event:
+    repeated and long strings, small caches."""
+    import random
+
+    def fake(ua: str) -> tuple[str, str, str]:
+        return (ua[:3], ua[-2:], str(len(ua)))
+
+    rng = random.Random(7)
+    uas = [f"agent/{rng.randrange(40)}" + "x" * rng.randrange(0, 30) for _ in range(50)]
+    uas += ["-", "", '"-"']
+    for cache_size, max_length in ((1, 512), (4, 512), (10_000, 12)):
+        cached = UserAgentEnricher(cache_size=cache_size, max_length=max_length, parse=fake)
+        for _ in range(2_000):
+            ua = rng.choice(uas)
+            event = LogEvent(event_id="e", ts=0, observed_ts=0, service="s", message="m",
+                             http=HttpInfo(user_agent=ua))
+            cached.enrich(event)
+            assert event.http is not None
+            if ua in ("-", "", '"-"'):
+                assert event.http.ua is None
+            else:
+                assert event.http.ua == UserAgentInfo(*fake(ua[:max_length]))
+        assert len(cached._seen) <= cache_size
