@@ -51,6 +51,11 @@ class SeverityEnricher:
         self.http_status_parsers = frozenset(http_status_parsers)
         self.default_number = default_number
         self._by_status = {status: self.from_status(status) for status in range(100, 600)}
+        #: status -> (number, canonical name, is_error): enrich()'s whole effect on an
+        #: event of an http_status_parsers parser with that status
+        self._status_fields = {
+            status: (number, _CANONICAL[number], number >= ERROR or status >= 500)
+            for status, number in self._by_status.items() if number}
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any] | None) -> SeverityEnricher:
@@ -90,8 +95,12 @@ class SeverityEnricher:
         if type(status) is not int:
             status = None
         if status is not None and event.parser in self.http_status_parsers:
-            # the access-log fast path: no level in the line, the status decides; a
-            # derived number gets the canonical name
+            known = self._status_fields.get(status)
+            if known is not None:  # the access-log fast path, in one lookup
+                event.severity_number, event.severity_text, event.is_error = known
+                return
+            # any other status: no level in the line, the status decides; a derived
+            # number gets the canonical name
             number = self._by_status.get(status) or self.from_status(status)
             event.severity_number = number
             event.severity_text = _CANONICAL[number]

@@ -109,3 +109,24 @@ def test_config() -> None:
         SeverityEnricher.from_config({"http_404_is_warn": "yes"})
     with pytest.raises(ValueError, match="0-24"):
         SeverityEnricher.from_config({"default_number": 30})
+
+
+def test_status_fast_path_equals_the_general_one() -> None:
+    """The per-status table against enrich() without it, for every status, both 404
+    policies, access and other parsers, with and without a level of their own."""
+    import itertools
+
+    pairs = {warn: (SeverityEnricher(http_404_is_warn=warn),
+                    SeverityEnricher(http_404_is_warn=warn)) for warn in (False, True)}
+    for _, slow in pairs.values():
+        slow._status_fields = {}
+    for warn, status, parser, (number, text) in itertools.product(
+            (False, True), [*range(-1, 1001), None, True], ("http_access", "json"),
+            ((0, ""), (17, "ERROR"), (9, "info"))):
+        fast, slow = pairs[warn]
+        events = [LogEvent(event_id="e", ts=0.0, observed_ts=0.0, service="s",
+                           message="m", severity_number=number, severity_text=text,
+                           http=HttpInfo(status=status), parser=parser) for _ in range(2)]
+        fast.enrich(events[0])
+        slow.enrich(events[1])
+        assert events[0] == events[1], (warn, status, parser, number)
