@@ -6,7 +6,6 @@ ECS allows both. What a line says beyond the canonical fields is kept in ``attrs
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -15,7 +14,7 @@ import orjson
 
 from app.core.errors import ParseError, Reason
 from app.core.events import HttpInfo, LogEvent
-from app.core.parsing.base import RecordContext
+from app.core.parsing.base import RecordContext, stores_fields_only
 from app.core.severity import _SPELLED, severity_number, severity_text
 from app.core.timeparse import (
     _LAST_SECOND,
@@ -512,8 +511,8 @@ def _builder_source(obj: dict[str, Any], fields: dict[str, tuple[str, ...]],
     def construct(var: str, cls: type, global_name: str, values: dict[str, str],
                   depth: int = 1) -> None:
         # cls(**values), written as one store per slot: half the cost of calling the
-        # dataclass's __init__ (which does nothing else, see _direct_construction)
-        if not _direct_construction(cls, values):
+        # dataclass's __init__ (which does nothing else, see stores_fields_only)
+        if not stores_fields_only(cls, tuple(values)):
             args = ", ".join(f"{name}={value}" for name, value in values.items())
             emit(f"{var} = {global_name}({args})", depth)
             return
@@ -796,17 +795,6 @@ def _keeps(attrs: Rest, path: tuple[str, ...]) -> bool:
 
 
 _GONE: Any = object()  # _keeps(): not in the recipe
-
-
-def _direct_construction(cls: type, values: dict[str, str]) -> bool:
-    """Whether setting ``values`` slot by slot builds what ``cls(**values)`` builds: a
-    slotted dataclass whose generated ``__init__`` only stores its fields, and
-    ``values`` names every field in order."""
-    params = getattr(cls, "__dataclass_params__", None)
-    return (params is not None and params.init and not params.frozen
-            and not hasattr(cls, "__post_init__")
-            and tuple(getattr(cls, "__slots__", ())) == tuple(values)
-            and [f.name for f in dataclasses.fields(cls)] == list(values))
 
 
 #: what compiled plans call (see _event for each)
