@@ -7,13 +7,14 @@ their JSON must decode to it.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.eventdoc import as_dict, encode_docs, event_doc
+from app.core.eventdoc import DocGeo, DocHttp, DocUserAgent, as_dict, encode_docs, event_doc
 from app.core.events import GeoInfo, HttpInfo, LogEvent, UserAgentInfo, iso_utc
 
 
@@ -127,3 +128,13 @@ def test_any_event_matches_the_reference_as_dict_and_as_json(event: LogEvent,
     assert as_dict(doc) == expected
     assert orjson.loads(encode_docs(doc)) == orjson.loads(orjson.dumps(expected))
     assert orjson.loads(encode_docs([doc, doc])) == [orjson.loads(orjson.dumps(expected))] * 2
+
+
+def test_the_document_structs_mirror_the_event_classes() -> None:
+    # a field added to HttpInfo/UserAgentInfo/GeoInfo must be added to its Doc struct too
+    def names(cls: type) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    assert DocHttp.__struct_fields__ == (*names(HttpInfo)[:-1], "status_class", "ua")
+    assert DocUserAgent.__struct_fields__ == names(UserAgentInfo)
+    assert DocGeo.__struct_fields__ == names(GeoInfo)

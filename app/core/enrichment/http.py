@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from app.core.enrichment.base import remember
 from app.core.enrichment.options import Options
 from app.core.events import LogEvent
 
@@ -121,17 +122,11 @@ class HttpEnricher:
         if len(head) < len(path) and head[-1:] == "/":  # ends in a number segment
             route = self._heads.get(head)
             if route is None:
-                heads = self._heads
-                if len(heads) >= self.cache_size:
-                    heads.clear()
-                route = heads[head] = self._by_shape(
-                    _NUMBER_SEGMENT.sub("{id}", head) + "{id}")
+                route = remember(self._heads, head, self._by_shape(
+                    _NUMBER_SEGMENT.sub("{id}", head) + "{id}"), self.cache_size)
             return route
-        paths = self._paths
-        if len(paths) >= self.cache_size:
-            paths.clear()
-        route = paths[path] = self._by_shape(_NUMBER_SEGMENT.sub("{id}", path))
-        return route
+        return remember(self._paths, path, self._by_shape(_NUMBER_SEGMENT.sub("{id}", path)),
+                        self.cache_size)
 
     def enrich(self, event: LogEvent) -> None:
         http = event.http

@@ -16,6 +16,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
+from app.core.enrichment.base import remember
 from app.core.enrichment.options import Options
 from app.core.events import LogEvent
 
@@ -107,10 +108,7 @@ class TemplateEnricher:
         def template(message: str) -> tuple[str, str]:
             found = messages.get(message)
             if found is None:
-                found = by_key(cache_key(message))
-                if len(messages) >= cache_size:
-                    messages.clear()
-                messages[message] = found
+                found = remember(messages, message, by_key(cache_key(message)), cache_size)
             return found
 
         self._template: Callable[[str], tuple[str, str]] = template
