@@ -12,22 +12,33 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def trim_heap() -> bool:
-    """Release the free pages of the C heap; True if the C library could do it."""
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None. Looked up once: ``find_library`` runs
+    ``ldconfig -p`` in a child process, a fork of the whole worker each time."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
         trim = getattr(libc, "malloc_trim", None)
     except OSError:
-        trim = None
+        return None
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    return trim
+
+
+def trim_heap() -> bool:
+    """Release the free pages of the C heap; True if the C library could do it."""
+    trim = _malloc_trim()
     if trim is None:
         return False
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
     trim(0)
     return True
