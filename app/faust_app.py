@@ -12,6 +12,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from mode.utils.queues import ThrowableQueue
 
+from app.consumer_fetch import tune_fetch
 from app.consumer_seeks import guard_seeks
 from app.rebalance_acks import (
     GuardedEvent,
@@ -30,7 +31,10 @@ class App(faust.App):
     let go when cleared (app/stream_queues.py), events that refuse acknowledgements
     which do not mean processed, no stale acknowledgements carried into a new
     assignment (app/rebalance_acks.py), and no record fetched before a seek delivered
-    after it (app/consumer_seeks.py)."""
+    after it (app/consumer_seeks.py). Its consumer's fetch wait is a setting
+    (app/consumer_fetch.py)."""
+
+    logwarden_fetch_max_wait_ms = 1500  # Faust's own; create_app sets the setting's
 
     def FlowControlQueue(self, maxsize: int | None = None, *,  # the name faust calls
                          clear_on_resume: bool = False) -> ThrowableQueue:  # type: ignore[type-arg]
@@ -38,7 +42,8 @@ class App(faust.App):
                               clear_on_resume=clear_on_resume)
 
     def _new_consumer(self) -> Any:
-        return guard_seeks(guard_consumer(super()._new_consumer()))
+        consumer = tune_fetch(super()._new_consumer(), self.logwarden_fetch_max_wait_ms)
+        return guard_seeks(guard_consumer(consumer))
 
     async def _on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
         forget_partitions(self.consumer, assigned)
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=worker.stream_buffer_maxsize,
         Event=GuardedEvent,
     )
+    fapp.logwarden_fetch_max_wait_ms = settings.kafka.fetch_max_wait_ms
     setup_prometheus_sensors(fapp, pattern="/metrics")
     return fapp
 

@@ -45,6 +45,11 @@ class KafkaSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     partitions: int = Field(8, ge=1, le=1024, description="partitions of every logwarden topic")
     replication_factor: int = Field(1, ge=1, le=16)
+    fetch_max_wait_ms: int = Field(
+        500, ge=1, le=30_000,
+        description="longest a broker holds the worker's fetch when it has no new records "
+                    "(Faust hard-codes 1500: records of a partition left out of the parked "
+                    "fetch wait that long; app/consumer_fetch.py)")
 
     @field_validator("bootstrap_servers")
     @classmethod
