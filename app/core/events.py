@@ -91,10 +91,13 @@ class LogEvent:
 
 def iso_utc(epoch_seconds: float) -> str:
     """Render epoch seconds as ``2026-11-22T04:36:38.123Z`` (milliseconds, truncated)."""
-    global _last  # one tuple, replaced whole: threads see a matching pair
+    global _last  # one tuple, replaced whole: threads see matching pairs
     last = _last
-    if epoch_seconds == last[0]:  # the events of a record share their observed_ts
+    if epoch_seconds == last[0]:
         return last[1]
+    if epoch_seconds == last[2]:  # a document renders ts, then observed_ts: both stay
+        _last = (epoch_seconds, last[3], last[0], last[1])
+        return last[3]
     second, ms = divmod(math.floor(epoch_seconds * 1000), 1000)
     # logs arrive roughly in time order, so a cache of whole seconds hits almost always
     text = _SECONDS.get(second)
@@ -104,11 +107,13 @@ def iso_utc(epoch_seconds: float) -> str:
             _SECONDS.clear()
         _SECONDS[second] = text
     text += _MILLIS[ms]
-    _last = (epoch_seconds, text)
+    _last = (epoch_seconds, text, last[0], last[1])
     return text
 
 
-_last: tuple[float, str] = (math.nan, "")  # the last value rendered (nan equals nothing)
+#: the last two values rendered, newest first: (value, text, value, text); nan equals
+#: nothing
+_last: tuple[float, str, float, str] = (math.nan, "", math.nan, "")
 _SECONDS: dict[int, str] = {}
 _SECONDS_MAX = 4096
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.events import iso_utc
 from app.core.ids import event_id
@@ -58,6 +63,19 @@ def test_event_id_recipe_across_partitions() -> None:
 
 def test_iso_rendering_has_milliseconds_and_z() -> None:
     assert iso_utc(1_700_000_000.1234) == "2023-11-14T22:13:20.123Z"
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0, 59.999, 60.0, 3600.25]), min_size=1,
+                max_size=40),
+       st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False))
+def test_iso_rendering_is_the_same_in_any_order(offsets: list[float], base: float) -> None:
+    # the last two values are remembered (a document renders ts, then observed_ts):
+    # any sequence of repeats and alternations renders each value as datetime does
+    for value in (base + offset for offset in offsets):
+        second, ms = divmod(math.floor(value * 1000), 1000)
+        expected = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        assert iso_utc(value) == f"{expected}.{ms:03d}Z", value
 
 
 @pytest.mark.parametrize(("text", "number", "name"), [
