@@ -14,7 +14,12 @@ CPU time (``time.process_time``) per event; the best of ``--reps`` (a noisy mach
 only ever adds time). What is left of the worker's cost in ``bench_pipeline.py``
 (Kafka, Faust, HTTP, the event loop) is the difference.
 
-    .venv/bin/python bench/bench_stages.py --events 50000 --reps 5
+``--breakdown`` also times the parse stage with one part left out at a time (no
+enrichment; the canonical document replaced by a no-op; a constant event id): the
+difference to the whole stage is what that part costs in place, without a profiler's
+overhead on every call.
+
+    .venv/bin/python bench/bench_stages.py --events 50000 --reps 5 [--breakdown]
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from bench_pipeline import generate, to_traffic  # noqa: E402  (bench/, the scri
 
 from app import wiring  # noqa: E402
 from app.cli import tune_gc  # noqa: E402
+from app.core import ingest as ingest_module  # noqa: E402
 from app.core.eventbatch import (  # noqa: E402
     decode_fold_batch,
     doc_time,
@@ -42,7 +48,7 @@ from app.core.eventbatch import (  # noqa: E402
     split_event_batch,
 )
 from app.core.indexing import raw_bulk_operations  # noqa: E402
-from app.core.ingest import IngestResult, RawMessage, ingest_message  # noqa: E402
+from app.core.ingest import Enrich, IngestResult, RawMessage, ingest_message  # noqa: E402
 from app.core.windows.book import PartitionMark, fold_messages  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
 from app.settings import load_settings  # noqa: E402
@@ -78,6 +84,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch-lines", type=int, default=1000)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time the parse stage without each of its parts")
     args = ap.parse_args()
 
     settings = load_settings()
@@ -90,14 +98,17 @@ def main() -> None:
     tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
     size = ingest.parse_batch_size
 
-    def parse() -> list[IngestResult]:  # in the agent's batches
+    def parse_with(enrich_fn: Enrich | None) -> list[IngestResult]:  # the agent's batches
         results = []
         for start in range(0, len(messages), size):
             result = IngestResult()
             for msg in messages[start:start + size]:
-                ingest_message(msg, detector, limits, result, enrich)
+                ingest_message(msg, detector, limits, result, enrich_fn)
             results.append(result)
         return results
+
+    def parse() -> list[IngestResult]:
+        return parse_with(enrich)
 
     t_parse, results = timed(parse, args.reps)
     events = sum(r.events for r in results)
@@ -151,7 +162,36 @@ def main() -> None:
         print(f"{name:8} {t / events * 1e6:6.2f} us/event")
     print(f"{'total':8} {total / events * 1e6:6.2f} us/event  "
           f"({events / total:,.0f} events per CPU-second for these stages alone)")
+    if args.breakdown:
+        breakdown(parse_with, enrich, t_parse, events, args.reps)
 
+
+def breakdown(parse_with: Callable[[Enrich | None], list[IngestResult]], enrich: Enrich,
+              whole: float, events: int, reps: int) -> None:
+    """The parse stage without each part in turn; the difference is the part's cost."""
+    def no_doc(_event: Any, _pos: Any = None) -> None:
+        return None
+
+    def no_id(_topic: str, _partition: int, _offset: int, _index: int = 0) -> str:
+        return "0" * 32
+
+    print(f"parse stage {whole / events * 1e6:.2f} us/event, of which (left out in turn):")
+    accounted = 0.0
+    for label, name, stand_in in (("enrichment", "", None), ("document", "event_doc", no_doc),
+                                  ("event id", "event_id", no_id)):
+        if not name:
+            t_without, _ = timed(lambda: parse_with(None), reps)
+        else:
+            real = getattr(ingest_module, name)
+            setattr(ingest_module, name, stand_in)
+            try:
+                t_without, _ = timed(lambda: parse_with(enrich), reps)
+            finally:
+                setattr(ingest_module, name, real)
+        accounted += whole - t_without
+        print(f"  {label:11} {(whole - t_without) / events * 1e6:6.2f} us/event")
+    print(f"  {'the rest':11} {(whole - accounted) / events * 1e6:6.2f} us/event  "
+          "(split, decode, detect, parse, grouping)")
 
 if __name__ == "__main__":
     main()
