@@ -41,6 +41,7 @@ DROPPED = Counter("logwarden_syslog_dropped_total",
 _SINGLE = [(FORMAT_HEADER, b"syslog"), (SOURCE_TYPE_HEADER, b"syslog")]
 _BATCH = [*_SINGLE, (BATCH_HEADER, b"lines")]
 _TRAILER = b"\r\n\x00"
+_DRAIN_TICK_S = 0.01  # how often a stop looks whether open connections have ended
 
 
 class FrameDecoder:
@@ -190,8 +191,16 @@ class SyslogListener:
         log.info("syslog listener on %s udp:%s tcp:%s -> %s", self.host, self.udp_port,
                  self.tcp_port, self.settings.topics.raw)
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Stop receiving, forward everything accepted, then close the producer."""
+    async def stop(self, timeout: float = 30.0, drain_s: float = 0.5) -> None:
+        """Take what senders already sent, stop receiving, forward everything accepted,
+        then close the producer.
+
+        For up to ``drain_s`` the listener still accepts and reads: a connection a
+        sender has written to and closed (``logger``, a shipper that finished) is read
+        to its end, even one the event loop had not accepted yet when the stop came. A
+        connection that stays open (a forwarder) is closed after ``drain_s``.
+        """
+        await self._drain(drain_s)
         if self._udp is not None:
             self._udp.close()
         if self._tcp is not None:
@@ -211,6 +220,17 @@ class SyslogListener:
         if self._producer is not None:
             await self._producer.stop()
         self._tasks, self._producer, self._udp, self._tcp = [], None, None, None
+
+    async def _drain(self, drain_s: float) -> None:
+        if self._tcp is None and self._udp is None:
+            return  # never started
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_s
+        # the loop accepts queued connections and reads what is ready, then connections
+        # end as their senders close them
+        await asyncio.sleep(min(_DRAIN_TICK_S, drain_s))
+        while loop.time() < deadline and any(not t.done() for t in self._connections):
+            await asyncio.sleep(_DRAIN_TICK_S)
 
     # ------------------------------------------------------------------ receiving
     def accept(self, sender: str, message: bytes, transport: str) -> None:

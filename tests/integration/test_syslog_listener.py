@@ -243,6 +243,39 @@ async def test_backpressure_pauses_tcp_and_counts_udp_drops(kafka_bootstrap: str
         await running.stop()
 
 
+async def test_stop_takes_what_senders_already_sent(kafka_bootstrap: str, topic: str) -> None:
+    # a sender writes and hangs up, and the stop comes before the listener has even
+    # accepted the connection (the CLI test's SIGTERM race): nothing it sent is lost
+    running = make_listener(kafka_bootstrap, topic)
+    await running.start()
+    assert running.tcp_port
+    lines = [f"<14>Nov 22 04:00:00 h app: sent before the stop n={i}".encode()
+             for i in range(3)]
+    with socket.create_connection((LOOPBACK, running.tcp_port)) as sock:
+        sock.sendall(b"\n".join(lines) + b"\n")
+    await running.stop()  # no await in between: the data sits in the kernel's queues
+    got = await consume(kafka_bootstrap, topic, lambda got: len(got) >= len(lines))
+    assert [line for _, line in got] == lines
+
+
+async def test_stop_is_bounded_by_a_connection_that_stays_open(kafka_bootstrap: str,
+                                                              topic: str) -> None:
+    # a forwarder (rsyslog) keeps its connection open: the stop waits drain_s, no longer
+    running = make_listener(kafka_bootstrap, topic)
+    await running.start()
+    assert running.tcp_port
+    reader, writer = await asyncio.open_connection(LOOPBACK, running.tcp_port)
+    writer.write(b"<14>Nov 22 04:00:00 h app: kept open\n")
+    await writer.drain()
+    started = asyncio.get_running_loop().time()
+    await running.stop(drain_s=0.3)
+    assert asyncio.get_running_loop().time() - started < 5
+    got = await consume(kafka_bootstrap, topic, lambda got: len(got) >= 1)
+    assert [line for _, line in got] == [b"<14>Nov 22 04:00:00 h app: kept open"]
+    assert await reader.read() == b""  # the listener closed its end
+    writer.close()
+
+
 async def test_cli_runs_until_sigterm_and_flushes(kafka_bootstrap: str, topic: str) -> None:
     parser = argparse.ArgumentParser()
     add_cli_parser(parser.add_subparsers(dest="command", required=True))
