@@ -205,6 +205,16 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -
         await admin.close()
 
 
+async def topics_named(bootstrap: str, token: str) -> list[str]:
+    """The topics whose name contains ``token``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        return [t for t in await admin.list_topics() if token in t]
+    finally:
+        await admin.close()
+
+
 async def delete_kafka_state(bootstrap: str, token: str) -> list[str]:
     """Delete the topics and (empty) consumer groups whose name contains ``token``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)

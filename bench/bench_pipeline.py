@@ -104,6 +104,7 @@ from _common import (
     producer,
     service_pids,
     system_jiffies,
+    topics_named,
     tree_cpu_seconds,
     tree_peak_rss_mib,
 )
@@ -457,6 +458,8 @@ async def run_trial(name: str, mode: str, args: argparse.Namespace) -> Result:
         print(f"    {name} {mode}: {bulk.events:,} events in {len(bulk.messages):,} messages "
               f"searchable after {result.wall_s:.1f}s, worker CPU {result.cpu_s:.1f}s; "
               f"busy cores: {busy}", flush=True)
+        if name == "logwarden":
+            print("    " + await internal_messages(subject), flush=True)
         if args.windows and name == "logwarden":
             minutes = warm.minutes + bulk.minutes
             total, complete = await subject.wait_windows(es, minutes, args.windows_timeout)
@@ -478,6 +481,18 @@ async def run_trial(name: str, mode: str, args: argparse.Namespace) -> Result:
         await prod.stop()
         await es.close()
         await subject.cleanup()
+
+
+async def internal_messages(subject: Subject) -> str:
+    """Messages written to ``logs.events`` and to the tables' changelogs so far (each
+    message a consuming agent touches costs it Faust's per-message overhead)."""
+    events = subject.settings.topics.events
+    changelogs = [t for t in await topics_named(subject.bootstrap, subject.token)
+                  if t.endswith("-changelog")]
+    counts = {"logs.events": await partition_end_total(subject.bootstrap, events)}
+    for topic in sorted(changelogs):
+        counts[topic.rsplit("-", 2)[-2]] = await partition_end_total(subject.bootstrap, topic)
+    return "messages written: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
 async def latency_phase(subject: Subject, es: AsyncElasticsearch, prod: AIOKafkaProducer,
