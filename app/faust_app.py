@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=worker.web_port,
         autodiscover=False,
         stream_buffer_maxsize=worker.stream_buffer_maxsize,
+        producer_compression_type=settings.kafka.producer_compression,
         Event=GuardedEvent,
     )
     fapp.logwarden_fetch_max_wait_ms = settings.kafka.fetch_max_wait_ms

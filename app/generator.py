@@ -215,7 +215,8 @@ async def run_generator(settings: Settings, *, rate: float, duration: float | No
     """Produce about ``rate`` records per second for ``duration`` seconds (None: forever)."""
     factory = LineFactory(seed, bad_fraction, incidents)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                                linger_ms=20, acks="all")
+                                linger_ms=20, acks="all",
+                                compression_type=settings.kafka.producer_compression)
     await producer.start()
     sent, started, carry = 0, time.monotonic(), 0.0
     try:

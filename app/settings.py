@@ -50,6 +50,19 @@ class KafkaSettings(_Section):
         description="longest a broker holds the worker's fetch when it has no new records "
                     "(Faust hard-codes 1500: records of a partition left out of the parked "
                     "fetch wait that long; app/consumer_fetch.py)")
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none",
+        description="codec of the record batches the worker writes (logs.events, changelogs, "
+                    "dead letters, ...) and of logs.raw from the ingest gateway, syslog "
+                    "listener, shipper and generator. zstd stores and sends logs.events 10x "
+                    "smaller for ~20 % more CPU in the worker's Kafka transfers (~2 % of the "
+                    "worker); lz4 and gzip cost far more (bench/bench_kafka_codec.py). Readers "
+                    "of these topics need a client that reads the codec")
+
+    @property
+    def producer_compression(self) -> str | None:
+        """``compression_type`` as aiokafka and Faust take it (``None``: uncompressed)."""
+        return None if self.compression_type == "none" else self.compression_type
 
     @field_validator("bootstrap_servers")
     @classmethod

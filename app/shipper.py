@@ -100,7 +100,8 @@ class Shipper:
         self.batch_records, self.batch_bytes = batch_records, batch_bytes
         self.progress = progress
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                                         acks="all", linger_ms=10)
+                                         acks="all", linger_ms=10,
+                                         compression_type=settings.kafka.producer_compression)
 
     async def __aenter__(self) -> Shipper:
         await self.producer.start()

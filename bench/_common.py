@@ -257,9 +257,11 @@ async def partition_end_total(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def producer(bootstrap: str, compression: str | None = None) -> AIOKafkaProducer:
+    """The benchmarks' producer; ``compression`` as ``kafka.producer_compression``."""
     return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                            max_batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+                            max_batch_size=256 * 1024, max_request_size=4 * 1024 * 1024,
+                            compression_type=compression)
 
 
 async def produce(prod: AIOKafkaProducer, topic: str, messages: Sequence[Message],

@@ -421,7 +421,8 @@ async def run_trial(name: str, mode: str, args: argparse.Namespace) -> Result:
     subject = Subject(name, mode, args)
     raw = subject.settings.topics.raw
     es = AsyncElasticsearch(subject.settings.elasticsearch.url, request_timeout=30)
-    prod = producer(subject.bootstrap)
+    # logs.raw compressed as logwarden's own producers (generator, shipper, ...) send it
+    prod = producer(subject.bootstrap, subject.settings.kafka.producer_compression)
     try:
         topics = [getattr(subject.settings.topics, n) for n in TopicSettings.model_fields]
         await create_topics(subject.bootstrap, topics, args.partitions)

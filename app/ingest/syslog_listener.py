@@ -172,7 +172,8 @@ class SyslogListener:
         self._slots = asyncio.Semaphore(self._max_in_flight)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all", linger_ms=5,
-            max_request_size=max(1_048_576, self.max_forward_bytes + 65_536))
+            max_request_size=max(1_048_576, self.max_forward_bytes + 65_536),
+            compression_type=self.settings.kafka.producer_compression)
         await self._producer.start()
         try:
             if self.udp_port is not None:
