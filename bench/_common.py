@@ -210,9 +210,13 @@ async def topics_named(bootstrap: str, token: str) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
-        return [t for t in await admin.list_topics() if token in t]
+        return await _topics_named(admin, token)
     finally:
         await admin.close()
+
+
+async def _topics_named(admin: AIOKafkaAdminClient, token: str) -> list[str]:
+    return [t for t in await admin.list_topics() if token in t]
 
 
 async def delete_kafka_state(bootstrap: str, token: str) -> list[str]:
@@ -220,7 +224,7 @@ async def delete_kafka_state(bootstrap: str, token: str) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
-        topics = [t for t in await admin.list_topics() if token in t]
+        topics = await _topics_named(admin, token)
         if topics:
             await admin.delete_topics(topics)
         groups = [g[0] for g in await admin.list_consumer_groups() if token in g[0]]

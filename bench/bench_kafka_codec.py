@@ -43,12 +43,10 @@ from _common import (  # noqa: E402
 )
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka import codec as codecs_module  # noqa: E402
-from bench_pipeline import make_traffic  # noqa: E402
-from bench_stages import raw_messages  # noqa: E402
+from bench_pipeline import Traffic, make_traffic  # noqa: E402
+from bench_stages import as_raw_messages, encode_results, parse_batches  # noqa: E402
 
 from app import wiring  # noqa: E402
-from app.core.eventbatch import doc_time, interleave  # noqa: E402
-from app.core.ingest import IngestResult, ingest_message  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
 from app.settings import Settings, load_settings  # noqa: E402
 
@@ -56,22 +54,12 @@ PARTITIONS = 8
 STEPS = ("raw fetch", "events produce", "events fetch")
 
 
-def events_messages(settings: Settings, count: int, seed: int,
-                    batch_lines: int) -> list[Message]:
-    """The ``logs.events`` messages the parse agent makes of the generator's traffic."""
-    detector, limits = wiring.detector(settings), wiring.ingest_limits(settings)
-    enrich = wiring.enrichment(settings).run
-    ingest = settings.ingest
-    slice_s = max(settings.windows.grace_s / 2, 0.05)
-    messages = raw_messages(count, seed, batch_lines)
-    out: list[Message] = []
-    for start in range(0, len(messages), ingest.parse_batch_size):
-        result = IngestResult()
-        for msg in messages[start:start + ingest.parse_batch_size]:
-            ingest_message(msg, detector, limits, result, enrich)
-        out += [(service.encode(), value, []) for service, value in
-                interleave(result.by_service, doc_time, slice_s, ingest.event_message_bytes)]
-    return out
+def events_messages(settings: Settings, raw: Traffic) -> list[Message]:
+    """The ``logs.events`` messages the parse agent makes of ``raw``."""
+    results = parse_batches(as_raw_messages(raw), wiring.detector(settings),
+                            wiring.ingest_limits(settings), wiring.enrichment(settings).run,
+                            settings.ingest.parse_batch_size)
+    return [(service.encode(), value, []) for service, value in encode_results(results, settings)]
 
 
 def size_ratio(name: str, values: Sequence[bytes]) -> float:
@@ -135,7 +123,7 @@ async def run(args: argparse.Namespace) -> None:
     settings = load_settings()
     bootstrap = settings.kafka.bootstrap_servers
     raw = make_traffic(LineFactory(args.seed), args.events, "batched", args.batch_lines)
-    events = events_messages(settings, args.events, args.seed, args.batch_lines)
+    events = events_messages(settings, raw)
     raw_bytes = sum(len(m[1]) for m in raw.messages)
     event_bytes = sum(len(m[1]) for m in events)
     print(f"{raw.events:,} events: {len(raw.messages)} logs.raw messages "

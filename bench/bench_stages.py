@@ -36,7 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench_pipeline import generate, to_traffic  # noqa: E402  (bench/, the script's directory)
+from bench_pipeline import Traffic, generate, to_traffic  # noqa: E402  (bench/, the script's directory)
 
 from app import wiring  # noqa: E402
 from app.cli import tune_gc  # noqa: E402
@@ -48,22 +48,53 @@ from app.core.eventbatch import (  # noqa: E402
     split_event_batch,
 )
 from app.core.indexing import raw_bulk_operations  # noqa: E402
-from app.core.ingest import Enrich, IngestResult, RawMessage, ingest_message  # noqa: E402
+from app.core.ingest import (  # noqa: E402
+    Enrich,
+    IngestLimits,
+    IngestResult,
+    RawMessage,
+    ingest_message,
+)
+from app.core.parsing import FormatDetector  # noqa: E402
 from app.core.windows.book import PartitionMark, fold_messages  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
-from app.settings import load_settings  # noqa: E402
+from app.settings import Settings, load_settings  # noqa: E402
 
 PARTITIONS = 8
 
 
 def raw_messages(count: int, seed: int, chunk: int) -> list[RawMessage]:
     lines, _ = generate(LineFactory(seed), count)
-    traffic = to_traffic(lines, "batched", chunk)
+    return as_raw_messages(to_traffic(lines, "batched", chunk))
+
+
+def as_raw_messages(traffic: Traffic) -> list[RawMessage]:
+    """``traffic``'s messages as the parse agent receives them from ``logs.raw``."""
     return [RawMessage(value=value, key=key,
                        headers={k: v.decode() for k, v in headers},
                        topic="logs.raw", partition=i % PARTITIONS, offset=i // PARTITIONS,
                        timestamp=time.time())
             for i, (key, value, headers) in enumerate(traffic.messages)]
+
+
+def parse_batches(messages: list[RawMessage], detector: FormatDetector, limits: IngestLimits,
+                  enrich: Enrich | None, size: int) -> list[IngestResult]:
+    """``ingest_message`` over ``messages`` in the parse agent's batches of ``size``."""
+    results = []
+    for start in range(0, len(messages), size):
+        result = IngestResult()
+        for msg in messages[start:start + size]:
+            ingest_message(msg, detector, limits, result, enrich)
+        results.append(result)
+    return results
+
+
+def encode_results(results: list[IngestResult], settings: Settings) -> list[tuple[str, bytes]]:
+    """The ``logs.events`` messages ``(service, value)`` the parse agent sends for ``results``."""
+    slice_s = max(settings.windows.grace_s / 2, 0.05)  # as agents/parse.py
+    max_bytes = settings.ingest.event_message_bytes
+    return [out for result in results
+            for out in interleave(result.by_service, doc_time, slice_s, max_bytes)]
 
 
 def timed(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
@@ -92,20 +123,13 @@ def main() -> None:
     detector = wiring.detector(settings)
     enrich = wiring.enrichment(settings).run
     limits = wiring.ingest_limits(settings)
-    ingest, w = settings.ingest, settings.windows
-    slice_s = max(w.grace_s / 2, 0.05)
+    w = settings.windows
     messages = raw_messages(args.events, args.seed, args.batch_lines)
     tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
-    size = ingest.parse_batch_size
 
-    def parse_with(enrich_fn: Enrich | None) -> list[IngestResult]:  # the agent's batches
-        results = []
-        for start in range(0, len(messages), size):
-            result = IngestResult()
-            for msg in messages[start:start + size]:
-                ingest_message(msg, detector, limits, result, enrich_fn)
-            results.append(result)
-        return results
+    def parse_with(enrich_fn: Enrich | None) -> list[IngestResult]:
+        return parse_batches(messages, detector, limits, enrich_fn,
+                             settings.ingest.parse_batch_size)
 
     def parse() -> list[IngestResult]:
         return parse_with(enrich)
@@ -114,9 +138,7 @@ def main() -> None:
     events = sum(r.events for r in results)
 
     def encode() -> list[tuple[str, bytes]]:
-        return [out for result in results
-                for out in interleave(result.by_service, doc_time, slice_s,
-                                      ingest.event_message_bytes)]
+        return encode_results(results, settings)
 
     t_encode, encoded = timed(encode, args.reps)
     # logs.events is keyed by service: a partition per service, as Kafka's hash would
