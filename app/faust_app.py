@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.web import Request, Response, View
 from mode.utils.queues import ThrowableQueue
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app.consumer_fetch import tune_fetch
 from app.consumer_seeks import guard_seeks
+from app.monitor import LeanMonitor
 from app.rebalance_acks import (
     GuardedEvent,
     forget_partitions,
@@ -72,9 +74,16 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=worker.stream_buffer_maxsize,
         producer_compression_type=settings.kafka.producer_compression,
         Event=GuardedEvent,
+        Monitor=LeanMonitor,  # not Faust's PrometheusMonitor: see app/monitor.py
     )
     fapp.logwarden_fetch_max_wait_ms = settings.kafka.fetch_max_wait_ms
-    setup_prometheus_sensors(fapp, pattern="/metrics")
+
+    @fapp.page("/metrics")
+    async def metrics(self: View, request: Request) -> Response:
+        """The Prometheus registry: ``app.metrics``, ``web.metrics``, plugins' families."""
+        # (a header: aiohttp refuses a charset in ``content_type``)
+        return self.bytes(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     return fapp
 
 

@@ -1,8 +1,8 @@
 """What ``/metrics`` adds to the pipeline's own metrics (``app.metrics``).
 
-``/metrics`` itself is Faust's Prometheus view (``app.faust_app``), served without
-authentication when ``web.metrics_public`` is true (default) and to any authenticated
-principal with at least the viewer role otherwise. This module registers:
+``/metrics`` itself is a Faust page serving the Prometheus registry (``app.faust_app``),
+without authentication when ``web.metrics_public`` is true (default) and to any
+authenticated principal with at least the viewer role otherwise. This module registers:
 
 - a Faust sensor timing each Kafka message from receipt by the consumer until every
   agent reading it acknowledged it (``logwarden_message_processing_seconds{topic}``);
@@ -10,11 +10,12 @@ principal with at least the viewer role otherwise. This module registers:
   (``logwarden_consumer_lag_messages{topic,partition}``: log end offset minus committed
   offset, for the partitions this worker is assigned).
 
-It also takes Faust's own Prometheus families off the registry: they are named after
-the app id (``<app_id>_events_runtime_ms`` ...: a different name per deployment), carry
-open label sets (stream and topic names) and fail ``promtool check metrics`` (abbreviated
-units). The view keeps serving the registry; the families above replace the ones that
-matter (processing latency, lag).
+Faust's own Prometheus families (``setup_prometheus_sensors``) are not used: they are
+named after the app id (``<app_id>_events_runtime_ms`` ...: a different name per
+deployment), carry open label sets (stream and topic names), fail ``promtool check
+metrics`` (abbreviated units) and cost the worker a dozen label look-ups per message and
+per event (``app.monitor``). The families above replace the ones that matter (processing
+latency, lag).
 
 Labels are closed sets: ``topic`` is a logwarden topic's role (``TOPIC_ROLES``),
 ``partition`` a partition number below ``kafka.partitions``.
@@ -55,6 +56,9 @@ class MessageLatencySensor(Sensor):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._in_flight: dict[tuple[Any, int], float] = {}
+        # each topic's histogram child, looked up once (``labels`` takes a lock per call)
+        self._observe = {topic: MESSAGE_PROCESSING.labels(role).observe
+                         for topic, role in ROLES.items()}
 
     def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
         if tp.topic in ROLES:
@@ -65,7 +69,7 @@ class MessageLatencySensor(Sensor):
     def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
         started = self._in_flight.pop((tp, offset), None)
         if started is not None:
-            MESSAGE_PROCESSING.labels(ROLES[tp.topic]).observe(time.monotonic() - started)
+            self._observe[tp.topic](time.monotonic() - started)
 
 
 class ConsumerLagCollector(Collector):
@@ -103,18 +107,7 @@ def lags() -> list[tuple[str, int, int]]:
     return found
 
 
-def drop_faust_families() -> int:
-    """Unregister the collectors of Faust's ``PrometheusMonitor``; how many were."""
-    dropped = 0
-    for collector in getattr(getattr(app, "monitor", None), "_metrics", None) or ():
-        with contextlib.suppress(KeyError):  # not registered (any more)
-            REGISTRY.unregister(collector)
-            dropped += 1
-    return dropped
-
-
 def install() -> None:
-    drop_faust_families()
     if not any(isinstance(s, MessageLatencySensor) for s in app.sensors):
         app.sensors.add(MessageLatencySensor())
     with contextlib.suppress(ValueError):  # registered already (imported twice in tests)

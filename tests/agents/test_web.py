@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
+from faust.sensors.prometheus import FaustMetrics
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 
 async def test_health_metrics_and_no_table_or_router_views(fapp: Any) -> None:
@@ -15,7 +17,15 @@ async def test_health_metrics_and_no_table_or_router_views(fapp: Any) -> None:
         assert (await health.json())["status"] == "ok"
         metrics = await client.get("/metrics")
         assert metrics.status == 200
-        assert "logwarden_dead_letters_total" in await metrics.text()
+        text = await metrics.text()
+        assert "logwarden_dead_letters_total" in text
+        assert metrics.headers["Content-Type"] == CONTENT_TYPE_LATEST  # Prometheus text format
+        # Faust's PrometheusMonitor families (named after the app id) are not there
+        faust_families = FaustMetrics.create(CollectorRegistry(), fapp.conf.name.replace("-", "_"))
+        names = {m.describe()[0].name for m in faust_families}
+        assert len(names) > 10
+        served = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+        assert not names & served
         paths = {r.resource.canonical for r in aio.router.routes() if r.resource}
         assert not [p for p in paths if p.startswith(("/table", "/router"))], paths
         for path in ("/table/", "/router/"):  # not served; unauthenticated: not even told
