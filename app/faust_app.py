@@ -14,6 +14,7 @@ from mode.utils.queues import ThrowableQueue
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from app.consumer_fetch import tune_fetch
+from app.consumer_handoff import fast_handoff
 from app.consumer_seeks import guard_seeks
 from app.monitor import LeanMonitor
 from app.rebalance_acks import (
@@ -34,7 +35,8 @@ class App(faust.App):
     which do not mean processed, no stale acknowledgements carried into a new
     assignment (app/rebalance_acks.py), and no record fetched before a seek delivered
     after it (app/consumer_seeks.py). Its consumer's fetch wait is a setting
-    (app/consumer_fetch.py)."""
+    (app/consumer_fetch.py), and it hands fetched records to the streams without a
+    round of tasks per record (app/consumer_handoff.py)."""
 
     logwarden_fetch_max_wait_ms = 1500  # Faust's own; create_app sets the setting's
 
@@ -45,7 +47,7 @@ class App(faust.App):
 
     def _new_consumer(self) -> Any:
         consumer = tune_fetch(super()._new_consumer(), self.logwarden_fetch_max_wait_ms)
-        return guard_seeks(guard_consumer(consumer))
+        return fast_handoff(guard_seeks(guard_consumer(consumer)))
 
     async def _on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
         forget_partitions(self.consumer, assigned)
