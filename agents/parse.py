@@ -67,7 +67,8 @@ async def parse(stream: Any) -> None:
     ingest = settings.ingest
     slice_s = max(settings.windows.grace_s / 2, 0.05)  # see interleave()
     async for batch in acked_batches(stream, ingest.parse_batch_size,
-                                   within=ingest.parse_batch_wait_s):
+                                   within=ingest.parse_batch_wait_s,
+                                   max_bytes=ingest.parse_batch_bytes):
         result = IngestResult()
         for event in batch:
             ingest_message(to_raw_message(event), detector, limits, result, enrich)

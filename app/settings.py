@@ -96,8 +96,13 @@ class IngestSettings(_Section):
     max_batch_records: int = Field(10_000, ge=1, le=1_000_000)
     max_json_depth: int = Field(32, ge=2, le=512)
     parse_batch_size: int = Field(
-        64, ge=1, description="Kafka messages per parse batch (a batched message holds up to "
-                              "gateway_batch_bytes of lines: this bounds the batch's memory)")
+        1024, ge=1, description="most Kafka messages in a parse batch (single records travel "
+                                "in batches this large)")
+    parse_batch_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024,
+        description="a parse batch ends once its messages' values add up to this many bytes "
+                    "(a batched message holds up to gateway_batch_bytes of lines: this bounds "
+                    "the batch's memory)")
     parse_batch_wait_s: float = Field(0.1, gt=0, description="longest wait to fill a parse batch")
     max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                    description="largest HTTP ingest body (413 above)")

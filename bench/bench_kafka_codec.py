@@ -58,7 +58,7 @@ def events_messages(settings: Settings, raw: Traffic) -> list[Message]:
     """The ``logs.events`` messages the parse agent makes of ``raw``."""
     results = parse_batches(as_raw_messages(raw), wiring.detector(settings),
                             wiring.ingest_limits(settings), wiring.enrichment(settings).run,
-                            settings.ingest.parse_batch_size)
+                            settings)
     return [(service.encode(), value, []) for service, value in encode_results(results, settings)]
 
 

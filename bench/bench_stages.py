@@ -78,13 +78,19 @@ def as_raw_messages(traffic: Traffic) -> list[RawMessage]:
 
 
 def parse_batches(messages: list[RawMessage], detector: FormatDetector, limits: IngestLimits,
-                  enrich: Enrich | None, size: int) -> list[IngestResult]:
-    """``ingest_message`` over ``messages`` in the parse agent's batches of ``size``."""
+                  enrich: Enrich | None, settings: Settings) -> list[IngestResult]:
+    """``ingest_message`` over ``messages`` in the parse agent's batches: at most
+    ``ingest.parse_batch_size`` messages, ending once ``ingest.parse_batch_bytes`` reached."""
+    most, max_bytes = settings.ingest.parse_batch_size, settings.ingest.parse_batch_bytes
     results = []
-    for start in range(0, len(messages), size):
-        result = IngestResult()
-        for msg in messages[start:start + size]:
-            ingest_message(msg, detector, limits, result, enrich)
+    result, count, size = IngestResult(), 0, 0
+    for msg in messages:
+        ingest_message(msg, detector, limits, result, enrich)
+        count, size = count + 1, size + len(msg.value)
+        if count >= most or size >= max_bytes:
+            results.append(result)
+            result, count, size = IngestResult(), 0, 0
+    if count:
         results.append(result)
     return results
 
@@ -128,8 +134,7 @@ def main() -> None:
     tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
 
     def parse_with(enrich_fn: Enrich | None) -> list[IngestResult]:
-        return parse_batches(messages, detector, limits, enrich_fn,
-                             settings.ingest.parse_batch_size)
+        return parse_batches(messages, detector, limits, enrich_fn, settings)
 
     def parse() -> list[IngestResult]:
         return parse_with(enrich)

@@ -4,7 +4,9 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
+import agents.parse as parse_module
 from agents.parse import parse
 from tests.agents.conftest import Captured
 
@@ -32,3 +34,28 @@ async def test_parse_agent_routes_events_by_service_and_bad_lines_to_dlq(
     assert sorted((d["stage"], d["reason"]) for d in letters) == [
         ("decode", "undecodable"), ("parse", "malformed_json")]
     assert all(c["key"] in (b"decode", b"parse") for c in sent["dlq"].calls)
+
+
+def _with_ingest(monkeypatch: pytest.MonkeyPatch, **ingest: Any) -> None:
+    """The parse agent started with these ``ingest`` settings (it reads them as it starts)."""
+    current = parse_module.settings
+    monkeypatch.setattr(parse_module, "settings", current.model_copy(
+        update={"ingest": current.ingest.model_copy(update=ingest)}))
+
+
+@pytest.mark.parametrize(("max_bytes", "wait_s", "sizes"), [
+    (1024, 5.0, [2, 2, 2]),  # ~590-byte records: full at the second, long before the wait
+    (1024 * 1024, 0.2, [6]),  # under the byte bound: the wait ends the batch
+])
+async def test_a_parse_batch_ends_at_its_byte_bound(
+        fapp: Any, sent: dict[str, Captured], monkeypatch: pytest.MonkeyPatch,
+        max_bytes: int, wait_s: float, sizes: list[int]) -> None:
+    _with_ingest(monkeypatch, parse_batch_bytes=max_bytes, parse_batch_wait_s=wait_s,
+                 parse_batch_size=1024)
+    record = b'{"service":"auth","msg":"' + b"x" * 560 + b'"}'
+    async with parse.test_context() as agent:
+        for _ in range(6):
+            await agent.put(record, key=b"host-1")
+        await _drain(sent, events=6, letters=0)
+    # one logs.events message per batch here (one service)
+    assert [len(orjson.loads(c["value"])) for c in sent["events"].calls] == sizes
