@@ -125,13 +125,19 @@ def test_logs_api_same_language_and_problem_documents(stack: Stack) -> None:
     token = stack.read_token
     base = f"{stack.url}/api/v1/logs"
 
+    errors = quote("level:error AND service:*")
+
     def errors_found() -> Any:
-        status, _, body = _get(f"{base}?q={quote('level:error AND service:*')}&size=5", token)
+        # up to 5 s ago: traffic keeps flowing, and what is newer may not be searchable yet
+        status, _, body = _get(f"{base}?q={errors}&to=now-5s&size=5", token)
         return body if status == 200 and body["total"] > 0 else None
     body = wait_until(errors_found, 60, what="indexed errors")
     assert len(body["hits"]) <= 5 and body["page"] == 1 and body["size"] == 5
     assert all(17 <= h["severity_number"] <= 20 for h in body["hits"])
-    second = _get(f"{base}?q={quote('level:error AND service:*')}&size=5&page=2", token)[2]
+    # page 2 of the same range (the response's own from/to): no hit of page 1 again
+    span = f"from={quote(body['from'])}&to={quote(body['to'])}"
+    second = _get(f"{base}?q={errors}&{span}&size=5&page=2", token)[2]
+    assert second["from"] == body["from"] and second["to"] == body["to"]
     assert not {h["_id"] for h in second["hits"]} & {h["_id"] for h in body["hits"]}
 
     status, ctype, problem = _get(f"{base}?q={quote('service:auth )')}", token)
