@@ -63,10 +63,6 @@ class _Continue:
                     return done.value
 
 
-async def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Any:
-    return await _Continue(coro, pending)
-
-
 def _waits_on(coro: Any, event: Any) -> bool:
     """``coro`` is ``event.wait()`` (an ``asyncio.Event``), not started yet."""
     code = getattr(coro, "cr_code", None)
@@ -93,7 +89,7 @@ def fast_handoff(consumer: Any) -> Any:
             except BaseException:
                 suspended.close()
                 raise
-            return await wait_first(_resume(callback, pending), suspended)
+            return await wait_first(_Continue(callback, pending), suspended)
         return await wait_first(*coros, timeout=timeout)
 
     consumer.wait_first = eager_wait_first
