@@ -28,6 +28,7 @@ from typing import Any, TypeGuard
 
 from app.core.enrichment.base import remember
 from app.core.enrichment.geoip_table import CountryTable
+from app.core.enrichment.ipv4 import ipv4_value, is_global_ipv4
 from app.core.enrichment.options import Options
 from app.core.events import GeoInfo, LogEvent
 
@@ -126,6 +127,9 @@ def _geoip2fast_object_lookup(path: str) -> Lookup:
 def public_address(text: str) -> str | None:
     """The canonical form of ``text`` if it is a globally routable IP address."""
     text = text.strip()
+    value = ipv4_value(text)  # the usual case, without ipaddress objects (ipv4.py)
+    if value is not None:
+        return text if is_global_ipv4(value) else None
     if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
         text = text[1:text.index("]")]
     try:

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from itertools import chain, islice
 from operator import lt
 
+from app.core.enrichment.ipv4 import ipv4_value
+
 CountryResult = tuple[str, None]
 
 PRIVATE_NAMES = 16  # name indexes below this are private/reserved networks
@@ -33,6 +35,8 @@ _V4_END = 1 << 32  # first IPv6-only value; IPv4 starts are below it
 # the one IPv6 address ::1:0:0 is sized like IPv4; kept for identical answers.
 _MAX_IPV4 = 1 << 32
 _LOW64 = (1 << 64) - 1
+_V4_BLOCK_BITS = 16  # the IPv4 index has an entry per /16
+_V4_BLOCKS = 1 << (32 - _V4_BLOCK_BITS)
 
 
 def _code(name: object) -> CountryResult | None:
@@ -53,7 +57,7 @@ def _chunks(value: object, what: str) -> list[list[int]]:
 class CountryTable:
     """Country of an IP address, from typed arrays (no per-network Python objects)."""
 
-    __slots__ = ("_results", "_v4_first", "_v4_id", "_v4_len",
+    __slots__ = ("_results", "_v4_first", "_v4_id", "_v4_index", "_v4_len",
                  "_v6_hi", "_v6_id", "_v6_len", "_v6_lo")
 
     def __init__(self, names: Sequence[str]) -> None:
@@ -66,6 +70,9 @@ class CountryTable:
         self._v4_first = array("I")  # first address of each IPv4 network, increasing
         self._v4_id = array("H")  # its index in names
         self._v4_len = array("B")  # its netlength
+        #: ``_v4_index[p]``: the first network starting at or above ``p << 16``, for
+        #: p in 0 .. 65536: a lookup bisects only the networks of its /16
+        self._v4_index = array("I", bytes(4 * (_V4_BLOCKS + 1)))
         self._v6_hi = array("Q")  # IPv6: the first address's high 64 bits
         self._v6_lo = array("Q")  # and its low 64 bits, (hi, lo) increasing
         self._v6_id = array("H")
@@ -107,6 +114,9 @@ class CountryTable:
             raise ValueError(f"geoip country database: a value is not a valid "
                              f"address, country id or netlength ({exc})") from exc
         table._check(len(names))
+        first = table._v4_first
+        table._v4_index = array("I", [bisect_left(first, block << _V4_BLOCK_BITS)
+                                      for block in range(_V4_BLOCKS + 1)])
         return table
 
     def _extend(self, firsts: Sequence[int], ids: Sequence[int],
@@ -150,6 +160,9 @@ class CountryTable:
         anything :mod:`ipaddress` rejects is None, and so is an IPv6 address with a
         ``%zone`` (geoip2fast's ``inet_pton`` rejects those).
         """
+        value = ipv4_value(ip)  # dotted decimal, without an ipaddress object (ipv4.py)
+        if value is not None:
+            return self.lookup_int(value)
         try:
             if ":" in ip:
                 address = ipaddress.IPv6Address(ip)
@@ -163,7 +176,11 @@ class CountryTable:
     def lookup_int(self, value: int) -> CountryResult | None:
         """Like :meth:`lookup`, for an address as an int (IPv4 < 2**32)."""
         if value < _V4_END:
-            k = bisect_right(self._v4_first, value) - 1
+            # bisecting between the /16's bounds finds what bisecting all would: the
+            # starts before it are below value, the ones after it above
+            block = value >> _V4_BLOCK_BITS
+            index = self._v4_index
+            k = bisect_right(self._v4_first, value, index[block], index[block + 1]) - 1
             if k < 0:  # below the first network (geoip2fast would wrap around)
                 return None
             first, netlen, name_id = self._v4_first[k], self._v4_len[k], self._v4_id[k]

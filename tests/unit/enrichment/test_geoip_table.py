@@ -320,3 +320,16 @@ def test_good_small_table() -> None:
     assert lookup("::1:0:0") is None  # below it: 1.0.0.0/8 sized as IPv4 (2**32 <= 2**32)
     assert lookup("::1:0:1") == ("CC", None)  # ... and sized as IPv6 (geoip2fast's quirk)
     assert table.nbytes == 2 * (4 + 2 + 1) + (8 + 8 + 2 + 1)
+
+
+def test_an_ipv4_network_spanning_many_blocks_of_the_index() -> None:
+    """A /16 with no network starting in it belongs to the network before it."""
+    firsts = [0, 1 << 31, (1 << 31) + (7 << 16) + 9]
+    table = CountryTable.from_database(small_db(firsts, [16, 19, 16], [1, 1, 32]))
+    assert table.lookup_int(5 << 16) == ("AA", None)
+    assert table.lookup_int((1 << 31) - 1) == ("AA", None)
+    assert table.lookup_int(1 << 31) == ("CC", None)
+    assert table.lookup_int((1 << 31) + (7 << 16) + 8) == ("CC", None)
+    assert table.lookup_int((1 << 31) + (7 << 16) + 9) == ("AA", None)  # the /32
+    assert table.lookup_int((1 << 31) + (7 << 16) + 10) is None  # past the /32
+    assert table.lookup_int((1 << 32) - 1) is None
