@@ -83,16 +83,16 @@ USERS = ("alice", "bob", "deploy", "carol")
 
 class LineFactory:
     def __init__(self, seed: int = 7, bad_fraction: float = 0.0,
-                 incidents: Incidents | None = None) -> None:
+                 incidents: Incidents | None = None, clients: int = 5000) -> None:
         self.rng = random.Random(seed)
         self.bad_fraction = bad_fraction
         self.incidents = incidents or Incidents()
         self._new_error_count = 0
         # real access logs repeat their clients: a pool of addresses with a Zipf-like
-        # popularity (a few heavy clients, a long tail)
+        # popularity (a few heavy clients, a long tail); ``clients`` addresses
         octets = ((1, 223), (0, 255), (0, 255), (1, 254))
         self._clients = [".".join(str(self.rng.randint(lo, hi)) for lo, hi in octets)
-                         for _ in range(5000)]
+                         for _ in range(clients)]
         weights = [1.0 / (rank + 1) for rank in range(len(self._clients))]
         total, running = sum(weights), 0.0
         self._client_cdf = []

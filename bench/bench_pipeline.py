@@ -434,7 +434,7 @@ async def run_trial(name: str, mode: str, args: argparse.Namespace) -> Result:
                                               args.startup_timeout)
             if not healthy:
                 raise TrialError(f"logwarden worker not healthy; log tail:\n{tail(subject.log)}")
-        factory = LineFactory(args.seed)
+        factory = LineFactory(args.seed, clients=args.clients)
 
         # 1. warm-up: assignment done, indices created, caches warm
         warm = make_traffic(factory, args.warmup, mode, args.batch_lines)
@@ -621,6 +621,9 @@ def main() -> None:
     parser.add_argument("--agents", default="parse,index,aggregate",
                         help="worker.agents of the logwarden subject (comma-separated)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=5000,
+                        help="client addresses of the generated access lines (a Zipf-like "
+                             "pool; more: more addresses the GeoIP enricher sees first)")
     parser.add_argument("--partitions", type=int, default=Settings().kafka.partitions)
     parser.add_argument("--batch-lines", type=int, default=1000,
                         help="batched input: consecutive lines grouped into messages")

@@ -63,8 +63,8 @@ from app.settings import Settings, load_settings  # noqa: E402
 PARTITIONS = 8
 
 
-def raw_messages(count: int, seed: int, chunk: int) -> list[RawMessage]:
-    lines, _ = generate(LineFactory(seed), count)
+def raw_messages(count: int, seed: int, chunk: int, clients: int = 5000) -> list[RawMessage]:
+    lines, _ = generate(LineFactory(seed, clients=clients), count)
     return as_raw_messages(to_traffic(lines, "batched", chunk))
 
 
@@ -121,6 +121,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch-lines", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=5000,
+                    help="client addresses of the access lines (bench_pipeline.py --clients)")
     ap.add_argument("--breakdown", action="store_true",
                     help="also time the parse stage without each of its parts")
     args = ap.parse_args()
@@ -130,7 +132,7 @@ def main() -> None:
     enrich = wiring.enrichment(settings).run
     limits = wiring.ingest_limits(settings)
     w = settings.windows
-    messages = raw_messages(args.events, args.seed, args.batch_lines)
+    messages = raw_messages(args.events, args.seed, args.batch_lines, args.clients)
     tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
 
     def parse_with(enrich_fn: Enrich | None) -> list[IngestResult]:
