@@ -96,27 +96,33 @@ class BatchConsumer:
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         await self.consumer.start()
         RUNNING.append(self)
+        rewind = False
         try:
             while True:
-                fetched = await self.consumer.getmany(timeout_ms=self.wait_ms,
-                                                      max_records=self.max_records)
-                revocations = self._revocations  # of the assignment these came from
-                unknown = self.assigned - self._known
-                if unknown:
-                    await self.read_committed(unknown)
-                if not fetched:
-                    continue
                 try:
-                    await self._hand_out(fetched, handle, revocations)
-                except Exception:  # a handler bug: start over from what was committed
+                    if rewind:  # until it succeeded: nothing past a failed chunk is read
+                        await self._rewind()
+                        rewind = False
+                    await self._step(handle)
+                except Exception:  # a handler bug, a broker error: never the loop's end
                     log.exception("%s: handling a batch failed; reading again from the "
                                   "committed offsets in %.1f s", self.group_id,
                                   self.retry_after_s)
+                    rewind = True
                     await asyncio.sleep(self.retry_after_s)
-                    await self._rewind()
         finally:
             RUNNING.remove(self)
             await self.consumer.stop()  # leaves the group: its partitions move at once
+
+    async def _step(self, handle: Handler) -> None:
+        fetched = await self.consumer.getmany(timeout_ms=self.wait_ms,
+                                              max_records=self.max_records)
+        revocations = self._revocations  # of the assignment these came from
+        unknown = self.assigned - self._known
+        if unknown:
+            await self.read_committed(unknown)
+        if fetched:
+            await self._hand_out(fetched, handle, revocations)
 
     async def _hand_out(self, fetched: dict[TopicPartition, list[Any]], handle: Handler,
                         revocations: int) -> None:

@@ -155,3 +155,31 @@ async def test_a_rebalance_waits_for_the_chunk_in_hand(kafka_bootstrap: str,
     numbers = [i for _, i in handled]
     assert sorted(numbers) == list(range(40)), "a record was handled twice or never"
     assert {who for who, _ in handled} == {"a", "b"}
+
+
+async def test_a_failed_rewind_is_tried_again_before_anything_else_is_read(
+        kafka_bootstrap: str, topic: str) -> None:
+    await produce(kafka_bootstrap, topic, 40)
+    seen: list[int] = []
+    failed = False
+
+    async def handle(chunk: list[Any]) -> None:
+        nonlocal failed
+        if not failed and any(i >= 20 for i in ids(chunk)):
+            failed = True
+            raise RuntimeError("a handler bug")
+        seen.extend(ids(chunk))
+
+    consumer = reader(kafka_bootstrap, topic, f"g-{uuid.uuid4().hex[:8]}", retry_after_s=0.2)
+    rewind, rewinds = consumer._rewind, []
+
+    async def flaky_rewind() -> None:
+        rewinds.append(1)
+        if len(rewinds) == 1:
+            raise RuntimeError("broker unreachable")  # e.g. the committed offsets
+        await rewind()
+
+    consumer._rewind = flaky_rewind  # type: ignore[method-assign]
+    async with running(consumer, handle):
+        await until(lambda: set(seen) == set(range(40)), 30, "all 40 after two rewinds")
+    assert len(rewinds) == 2
