@@ -84,6 +84,22 @@ def unprocessed(message: Any) -> bool:
     return message in _UNPROCESSED
 
 
+def let_go_unprocessed(event: Any) -> None:
+    """A stream lets go of ``event`` without processing it: a rebalance cleared the
+    stream's buffer (or dropped its hand-over) before the stream took it.
+
+    Its message's reference count drops as if the stream had skipped it, and the
+    message becomes unprocessed (never committable). Without this the dropped copy kept
+    its reference for good: once every other stream was done with the message,
+    ``Consumer.wait_empty`` waited for it as long as anything still referred to it (the
+    drain loop keeps its last message in a local variable while the flow is
+    suspended), and the member was expelled (app/stream_queues.py).
+    """
+    message = event.message
+    _UNPROCESSED.add(message)
+    message.ack(event.app.consumer)
+
+
 def guard_consumer(consumer: Any) -> Any:
     """Make ``consumer.ack`` (the last stream letting go of a message) leave an
     unprocessed message's offset uncommittable, and stop waiting for it."""

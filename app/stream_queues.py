@@ -19,6 +19,17 @@ of a Kafka event that starts while the flow is suspended — after the clear, wh
 nothing would repeat before the flow resumes — is dropped the same way at once (the
 scale-out test hung on one: "wait_empty: Waiting for tasks [(1, <ConsumerMessage
 ...logs.events...>)]" until the member was expelled).
+
+Every Kafka event the queue drops that way — buffered when the buffer is cleared, or
+handed over and dropped — is let go of as unprocessed (``let_go_unprocessed``): the
+conductor counted one reference per stream it handed the message to, and a dropped
+copy is a stream that will never acknowledge it. Dropping the copy alone left that
+reference: once the other streams were done with the message, ``wait_empty`` waited
+for it as long as anything referred to it, and Faust's drain loop keeps its last
+message in a local variable while the flow is suspended (the scale-out test hung that
+way, with logwarden's ``getmany`` parse stage keeping ``logs.events`` busy through
+the rebalance). Let go of as unprocessed, the message's offset never becomes
+committable, so it is delivered again after the rebalance.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ import asyncio
 from typing import Any
 
 from mode.utils.queues import ThrowableQueue
+
+from app.rebalance_acks import let_go_unprocessed
 
 
 class ClearableQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue is generic
@@ -44,6 +57,7 @@ class ClearableQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue 
             # suspended, and maybe cleared already (the conductor's background put for
             # a full buffer can start after the clear): nothing would let it go before
             # the flow resumes, which waits for it. A stream would skip it anyway.
+            let_go_unprocessed(value)
             return
         waiter = asyncio.ensure_future(super().put(value))
         self._waiting.add(waiter)
@@ -51,14 +65,18 @@ class ClearableQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue 
             await waiter
         except asyncio.CancelledError:
             if waiter in self._cleared:
-                return  # dropped by clear(), as the buffered values were
+                _drop(value)  # dropped by clear(), as the buffered values were
+                return
             raise
         finally:
             self._waiting.discard(waiter)
             self._cleared.discard(waiter)
 
     def clear(self) -> None:
+        dropped = list(self._queue)  # type: ignore[attr-defined]  # asyncio.Queue's deque
         super().clear()
+        for value in dropped:
+            _drop(value)
         for waiter in self._waiting:
             if not waiter.done():
                 self._cleared.add(waiter)
@@ -67,6 +85,12 @@ class ClearableQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue 
     @property
     def waiting_puts(self) -> int:
         return len(self._waiting)
+
+
+def _drop(value: Any) -> None:
+    """A value the queue will not hand out: a Kafka event's stream lets go of it."""
+    if _from_kafka(value):
+        let_go_unprocessed(value)
 
 
 def _from_kafka(value: Any) -> bool:

@@ -163,3 +163,82 @@ async def test_a_stream_skipping_a_message_during_a_rebalance_lets_go_of_it(flow
         nxt.cancel()
         await asyncio.gather(nxt, return_exceptions=True)
         await stream.stop()
+
+
+def buffer(app: Any, maxsize: int = 4) -> Any:
+    """A stream's buffer as the app builds it (``ClearableQueue``, the app's flow)."""
+    return app.FlowControlQueue(maxsize=maxsize, clear_on_resume=True)
+
+
+async def test_a_copy_cleared_from_a_buffer_lets_go_of_the_message(flow: Any) -> None:
+    """The index agent took and processed its copy; the aggregate agent's copy was still
+    in its buffer when the rebalance cleared it. The message must neither stay waited
+    for (the drain loop still refers to it: ``message`` here) nor become committable."""
+    message, (index, aggregate) = delivered(flow, streams=2)
+    queue = buffer(flow)
+    await queue.put(aggregate)
+    with processed_acks():
+        index.ack()
+    assert waited_for(flow, message)
+    flow.flow_control.suspend()
+    flow.flow_control.clear()  # Faust's _on_partitions_revoked
+    assert queue.empty()
+    assert not waited_for(flow, message) and unprocessed(message)
+    assert not committable(flow, message)
+
+
+async def test_a_cleared_copy_leaves_the_message_to_the_stream_still_processing_it(
+        flow: Any) -> None:
+    message, (index, aggregate) = delivered(flow, streams=2)
+    queue = buffer(flow)
+    await queue.put(index)
+    flow.flow_control.suspend()
+    flow.flow_control.clear()
+    assert waited_for(flow, message)  # the aggregate agent is still folding it
+    with processed_acks():
+        aggregate.ack()  # its batch done: processed, but the index agent never saw it
+    assert not waited_for(flow, message) and not committable(flow, message)
+
+
+async def test_a_waiting_hand_over_cleared_lets_go_of_the_message(flow: Any) -> None:
+    import asyncio
+
+    message, (index, aggregate) = delivered(flow, offset=11, streams=2)
+    _, (filler,) = delivered(flow, offset=12)
+    queue = buffer(flow, maxsize=1)
+    await queue.put(filler)
+    put = asyncio.ensure_future(queue.put(aggregate))  # the buffer is full: it waits
+    await asyncio.sleep(0)
+    with processed_acks():
+        index.ack()
+    flow.flow_control.suspend()
+    flow.flow_control.clear()
+    await asyncio.wait_for(put, 1)
+    assert not waited_for(flow, message) and not committable(flow, message)
+
+
+async def test_a_hand_over_during_the_suspension_lets_go_of_the_message(flow: Any) -> None:
+    message, (index, aggregate) = delivered(flow, streams=2)
+    queue = buffer(flow, maxsize=1)
+    _, (filler,) = delivered(flow, offset=12)
+    await queue.put(filler)
+    with processed_acks():
+        index.ack()
+    flow.flow_control.suspend()
+    flow.flow_control.clear()
+    await queue.put(aggregate)  # the conductor's background put, after the clear
+    assert queue.empty()
+    assert not waited_for(flow, message) and not committable(flow, message)
+
+
+async def test_an_event_that_got_through_is_not_let_go_of_by_a_later_clear(flow: Any) -> None:
+    message, (event,) = delivered(flow)
+    queue = buffer(flow)
+    await queue.put(event)
+    assert queue.get_nowait() is event  # the stream took it before the rebalance
+    flow.flow_control.suspend()
+    flow.flow_control.clear()
+    assert waited_for(flow, message)
+    with processed_acks():
+        event.ack()
+    assert committable(flow, message) and not waited_for(flow, message)

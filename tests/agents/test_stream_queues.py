@@ -87,11 +87,26 @@ async def test_a_put_blocked_on_a_full_buffer_returns_when_it_is_cleared() -> No
     assert q.empty() and len(tracked) == 0
 
 
-class KafkaEvent:
-    """Stands for a Faust ``Event`` of a Kafka message (``event.message.tp``)."""
+class KafkaMessage:
+    """Stands for a ``ConsumerMessage`` (``tp``, ``ack``)."""
+
+    tp = ("logs.events", 3)
 
     def __init__(self) -> None:
-        self.message = type("ConsumerMessage", (), {"tp": ("logs.events", 3)})()
+        self.acks = 0
+
+    def ack(self, consumer: object) -> bool:
+        self.acks += 1
+        return False
+
+
+class KafkaEvent:
+    """Stands for a Faust ``Event`` of a Kafka message (``event.message.tp``); what
+    letting go of a dropped copy does to the real ones is in test_rebalance_acks.py."""
+
+    def __init__(self) -> None:
+        self.app = type("App", (), {"consumer": None})()
+        self.message = KafkaMessage()
 
 
 async def test_a_kafka_event_handed_over_after_the_clear_is_dropped_at_once() -> None:
@@ -103,9 +118,11 @@ async def test_a_kafka_event_handed_over_after_the_clear_is_dropped_at_once() ->
     flow.suspend()
     flow.clear()
     event = KafkaEvent()
-    tracked = weakref.WeakSet([event.message])
+    message = event.message
+    tracked = weakref.WeakSet([message])
     await asyncio.wait_for(q.put(event), 1)
-    del event
+    assert message.acks == 1  # the stream's copy let go of (as unprocessed)
+    del event, message
     gc.collect()
     assert q.empty() and q.waiting_puts == 0 and len(tracked) == 0
 
