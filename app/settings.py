@@ -97,14 +97,17 @@ class IngestSettings(_Section):
     max_batch_records: int = Field(10_000, ge=1, le=1_000_000)
     max_json_depth: int = Field(32, ge=2, le=512)
     parse_batch_size: int = Field(
-        1024, ge=1, description="most Kafka messages in a parse batch (single records travel "
-                                "in batches this large)")
+        1024, ge=1, description="most logs.raw messages the parse stage takes from its "
+                                "consumer at once (getmany's max_records)")
     parse_batch_bytes: int = Field(
         2 * 1024 * 1024, ge=1024,
-        description="a parse batch ends once its messages' values add up to this many bytes "
+        description="what the parse stage takes at once is parsed, published and committed "
+                    "in chunks that end once their messages' values add up to this many bytes "
                     "(a batched message holds up to gateway_batch_bytes of lines: this bounds "
-                    "the batch's memory)")
-    parse_batch_wait_s: float = Field(0.1, gt=0, description="longest wait to fill a parse batch")
+                    "a chunk's memory)")
+    parse_batch_wait_s: float = Field(
+        0.1, gt=0, description="longest the parse stage's getmany waits when nothing has "
+                               "been fetched (it returns at once with what has)")
     max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                    description="largest HTTP ingest body (413 above)")
     gateway_batch_bytes: int = Field(512 * 1024, ge=1024,

@@ -79,7 +79,7 @@ def as_raw_messages(traffic: Traffic) -> list[RawMessage]:
 
 def parse_batches(messages: list[RawMessage], detector: FormatDetector, limits: IngestLimits,
                   enrich: Enrich | None, settings: Settings) -> list[IngestResult]:
-    """``ingest_message`` over ``messages`` in the parse agent's batches: at most
+    """``ingest_message`` over ``messages`` in the parse stage's chunks: at most
     ``ingest.parse_batch_size`` messages, ending once ``ingest.parse_batch_bytes`` reached."""
     most, max_bytes = settings.ingest.parse_batch_size, settings.ingest.parse_batch_bytes
     results = []

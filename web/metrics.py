@@ -5,10 +5,12 @@ without authentication when ``web.metrics_public`` is true (default) and to any
 authenticated principal with at least the viewer role otherwise. This module registers:
 
 - a Faust sensor timing each Kafka message from receipt by the consumer until every
-  agent reading it acknowledged it (``logwarden_message_processing_seconds{topic}``);
-- a collector for consumer lag, read from the consumer at scrape time
+  agent reading it acknowledged it (``logwarden_message_processing_seconds{topic}``;
+  ``logs.raw``, read outside Faust, is timed by its batch consumer, fetch to commit);
+- a collector for consumer lag, read from the consumers at scrape time
   (``logwarden_consumer_lag_messages{topic,partition}``: log end offset minus committed
-  offset, for the partitions this worker is assigned).
+  offset, for the partitions this worker is assigned, ``logs.raw``'s in the parse
+  stage's own group).
 
 Faust's own Prometheus families (``setup_prometheus_sensors``) are not used: they are
 named after the app id (``<app_id>_events_runtime_ms`` ...: a different name per
@@ -34,6 +36,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app import batch_consumer
 from app.faust_app import app, settings
 from app.metrics import (
     AUTH_FAILURE_REASONS,
@@ -104,6 +107,20 @@ def lags() -> list[tuple[str, int, int]]:
             continue
         committed = getattr(consumer, "_committed_offset", {}).get(tp) or 0
         found.append((role, tp.partition, max(0, int(end) - int(committed))))
+    return found + batch_consumer_lags()
+
+
+def batch_consumer_lags() -> list[tuple[str, int, int]]:
+    """(topic role, partition, lag) of the topics read outside Faust (``logs.raw``)."""
+    found = []
+    for reader in list(batch_consumer.RUNNING):
+        role = ROLES.get(reader.topic)
+        if role is None:
+            continue
+        try:
+            found += [(role, partition, lag) for partition, lag in reader.lags()]
+        except Exception as exc:  # stopping, or the consumer is between assignments
+            log.debug("no lag of %s: %s", reader.group_id, exc)
     return found
 
 

@@ -200,6 +200,7 @@ async def test_pipeline_reports_agents_lag_dead_letters_and_watermarks(
         assert parse["records_in"] >= 2 and parse["events_out"] >= 1
         [lag] = [r for r in state["lag"] if r["topic"] == raw]
         assert lag["end"] >= 2 and lag["lag"] == lag["end"] - lag["committed"] >= 0
+        assert lag["group"] == env["LOGWARDEN_WORKER__APP_ID"] + "-parse"  # agents.parse
         reasons = {r["reason"]: r for r in state["dead_letters"]["by_reason"]}
         assert reasons["malformed_json"]["last_5m"] >= 1
         marks = {w["service"]: w for w in state["watermarks"]["closed_windows"]}

@@ -4,8 +4,9 @@ Only measured data, each part saying where it comes from:
 
 - agents: records in / events out per agent (``app.metrics`` counters of this worker
   process) and their rate between two reads of this view at least ``RATE_MIN_S`` apart;
-- consumer lag: committed offsets of the worker's consumer group (``worker.app_id``)
-  against the end offsets, per topic and partition (Kafka admin API);
+- consumer lag: committed offsets of the worker's consumer group (``worker.app_id``;
+  ``logs.raw``: the parse stage's, ``<app_id>-parse``) against the end offsets, per
+  topic and partition (Kafka admin API);
 - dead letters: counts per stage/reason over the newest letters in ``logs.dlq`` (last 5
   minutes, last hour, all read) and this process's ``logwarden_dead_letters_total``;
 - watermarks: this process's ``logwarden_window_watermark_lag_seconds`` (when it runs
@@ -81,26 +82,37 @@ def agent_rows(now: float) -> list[dict[str, Any]]:
     return rows
 
 
+def group_of(topic: str) -> str:
+    """The consumer group that reads ``topic``: the parse stage reads ``logs.raw`` in a
+    group of its own (``agents.parse``), every agent the rest in the worker's."""
+    app_id = settings.worker.app_id
+    return f"{app_id}-parse" if topic == settings.topics.raw else app_id
+
+
 async def consumer_lag() -> list[dict[str, Any]]:
-    """Per topic and partition: end offset, the group's committed offset, lag."""
-    bootstrap, group = settings.kafka.bootstrap_servers, settings.worker.app_id
+    """Per topic and partition: end offset, its group's committed offset, lag."""
+    bootstrap = settings.kafka.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False, request_timeout_ms=15_000)
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
         tps = [tp for t in topic_names(settings) for tp in await partitions(consumer, t)]
+        groups = sorted({group_of(tp.topic) for tp in tps})
+        committed = {group: await admin.list_consumer_group_offsets(group)
+                     for group in groups}
         ends = await consumer.end_offsets(tps) if tps else {}
     finally:
         await consumer.stop()
         await admin.close()
     rows = []
     for tp in tps:
-        meta = committed.get(tp)
+        group = group_of(tp.topic)
+        meta = committed[group].get(tp)
         offset = meta.offset if meta is not None and meta.offset >= 0 else None
-        rows.append({"topic": tp.topic, "partition": tp.partition, "end": ends[tp],
+        rows.append({"topic": tp.topic, "partition": tp.partition, "group": group,
+                     "end": ends[tp],
                      "committed": offset,
                      "lag": ends[tp] - offset if offset is not None else None})
     return [r for r in rows if r["committed"] is not None or r["end"] > 0]
