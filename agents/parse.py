@@ -86,9 +86,9 @@ def raw_consumer() -> BatchConsumer:
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         observe=MESSAGE_PROCESSING.labels("raw").observe,
         # while the worker's Faust group rebalances, its agents' buffers are cleared and
-        # refilled: publishing logs.events into that (as the parse agent never did, being
-        # one of them) left a message unreleased once in the scale-out fault test, and
-        # the member was expelled (faust-streaming #133); the stage pauses with them
+        # refilled; the stage pauses with them, as the parse agent it replaced did, rather
+        # than publish logs.events into that (what kept the scale-out fault test's
+        # rebalance waiting was elsewhere: dropped copies, app/stream_queues.py)
         wait_ready=app.flow_control.acquire)
 
 
