@@ -13,6 +13,7 @@ from faust.types import TP
 
 import agents.alerts as alerts
 from app import faust_app
+from app.core.alerting.engine import group_key
 from app.core.eventbatch import encode_event_batches
 from app.core.events import iso_utc
 from app.core.notification import Notification
@@ -140,10 +141,10 @@ async def test_a_burst_that_goes_quiet_is_notified_by_the_timer_after_group_wait
     async with alerts.evaluate.test_context() as agent:
         await agent.put(orjson.dumps({"items": [item]}), key=nkey.encode())
         await until(lambda: captured["transitions"].calls, "firing transition")
-    before = dict(alerts.TABLE[alerts.group_key(nkey)])
+    before = dict(alerts.TABLE[group_key(nkey)])
     assert before["due"] == wall[0] + 30  # group_wait of fatal-event, on the wall clock
     topic = faust_app.alerts_keyed_topic.get_topic_name()
-    monkeypatch.setattr(alerts.app.assignor, "assigned_actives",
+    monkeypatch.setattr(faust_app.app.assignor, "assigned_actives",
                         lambda: {TP(topic, int(before["p"]))})
     assert await alerts.tick_due(wall[0] + 29.5) == 1  # event time has not moved: not due
     assert captured["outbox"].calls == []
@@ -153,7 +154,7 @@ async def test_a_burst_that_goes_quiet_is_notified_by_the_timer_after_group_wait
     # a crash after publishing, before the table write: the restarted worker finds the
     # older state, whose due time is past, and sends at once under the same key
     with writing_to(int(before["p"])):
-        alerts.TABLE[alerts.group_key(nkey)] = before
+        alerts.TABLE[group_key(nkey)] = before
     await alerts.tick_due(wall[0] + 40)
     assert [c["key"] for c in captured["outbox"].calls] == [sent["key"], sent["key"]]
 
