@@ -3,9 +3,9 @@
 ``bench_stages.py`` times building the ``_bulk`` bodies (the ``index`` stage) and
 ``bench_kafka_codec.py`` moving the bytes through Kafka; this one times the last piece
 of the index agent's path that neither covers: handing the bodies to Elasticsearch
-with the worker's client (``ElasticsearchSink``: ``AsyncElasticsearch`` on aiohttp,
-orjson, the response filtered to ``errors,items.*.status,items.*.error``), at the
-worker's ``bulk_concurrency``, and reading the responses.
+with the worker's own request path (``ElasticsearchSink._bulk``: ``AsyncElasticsearch``
+on aiohttp, orjson, the response filtered to ``errors,items.*.status,items.*.error``, at
+most ``bulk_concurrency`` requests in flight), and reading the responses.
 
 The traffic is the pipeline's own (``LineFactory``, batched as the generator sends
 it), run through the real parse code into ``logs.events`` messages and cut into
@@ -43,7 +43,7 @@ from bench_pipeline import make_traffic  # noqa: E402
 from app.adapters.elasticsearch import ElasticsearchSink  # noqa: E402
 from app.cli import tune_gc  # noqa: E402
 from app.core.eventbatch import split_event_batch  # noqa: E402
-from app.core.indexing import BULK_RESPONSE_FILTER, raw_bulk_operations  # noqa: E402
+from app.core.indexing import raw_bulk_operations  # noqa: E402
 from app.generator import LineFactory  # noqa: E402
 from app.settings import ElasticsearchSettings, load_settings  # noqa: E402
 
@@ -61,19 +61,14 @@ def bulk_bodies(values: list[bytes], settings: ElasticsearchSettings, prefix: st
     return bodies
 
 
-async def one_rep(settings: ElasticsearchSettings, values: list[bytes],
+async def one_rep(settings: ElasticsearchSettings, bodies: list[bytes], prefix: str,
                   es_pid: int | None) -> dict[str, float]:
     """CPU seconds of the client and of Elasticsearch, and wall seconds, for one rep."""
-    prefix = new_token("esc")
-    own = settings.model_copy(update={"index_prefix": prefix})
-    bodies = bulk_bodies(values, settings, prefix)
-    sink = ElasticsearchSink(own)
-    slots = asyncio.Semaphore(settings.bulk_concurrency)
+    sink = ElasticsearchSink(settings.model_copy(update={"index_prefix": prefix}))
 
     async def send(body: bytes) -> None:
-        async with slots:
-            response = await sink.client.bulk(operations=body,  # type: ignore[arg-type]
-                                              filter_path=BULK_RESPONSE_FILTER)
+        # the worker's own request path: its in-flight bound (bulk_concurrency) included
+        response = await sink._bulk(body)
         if response.get("errors", True):
             raise RuntimeError(f"_bulk reported item errors: {str(response)[:300]}")
 
@@ -96,15 +91,17 @@ async def run(args: argparse.Namespace) -> None:
     values = [value for _, value, _ in events_messages(settings, raw)]
     tune_gc(settings.worker.gc_gen0_threshold)  # as the worker does
     es = settings.elasticsearch
-    requests = len(bulk_bodies(values, es, "x"))
-    print(f"{raw.events:,} events: {len(values)} logs.events messages, {requests} _bulk "
-          f"requests (batches of up to {es.bulk_max_messages} messages, up to "
-          f"{es.bulk_max_docs} documents per request), {es.bulk_concurrency} in flight",
-          flush=True)
     es_pid = service_pids().get("elasticsearch")
     runs = []
     for rep in range(args.reps):
-        runs.append(await one_rep(es, values, es_pid))
+        prefix = new_token("esc")  # the bodies name their index: built for each rep
+        bodies = bulk_bodies(values, es, prefix)
+        if rep == 0:
+            print(f"{raw.events:,} events: {len(values)} logs.events messages, "
+                  f"{len(bodies)} _bulk requests (batches of up to {es.bulk_max_messages} "
+                  f"messages, up to {es.bulk_max_docs} documents per request), "
+                  f"{es.bulk_concurrency} in flight", flush=True)
+        runs.append(await one_rep(es, bodies, prefix, es_pid))
         print(f"  rep {rep + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in runs[-1].items()),
               flush=True)
     per = {k: median([r[k] for r in runs]) * 1e6 / raw.events for k in runs[0]}
